@@ -1,0 +1,1 @@
+"""The conversation layer: state, slot filling, context carry-over, rendering replies."""

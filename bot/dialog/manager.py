@@ -1,0 +1,241 @@
+"""One user message in, one answer out, in the context of that user's conversation.
+
+The order of decisions, each a small function below:
+1. "重新开始" clears the conversation; a bare number picks a follow-up section offered before.
+2. A short answer to the question the bot asked ("福州", "4个月") resumes the pending intent.
+3. An elliptical follow-up ("那要多久?", "滞纳金呢?") is understood with the previous topic.
+4. Otherwise the message is a new question; places and the scheme carry over, numbers only
+   within the same topic.
+Then the intent's handler computes the reply, and the reply is rendered to fit one message.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from bot.dialog.context import Context
+from bot.dialog.render import render_part, render_reply
+from bot.dialog.state import ConversationState, clear_state, load_state, save_state
+from bot.dialog.types import Answer, Part, Reply, Slots, Turn
+from bot.nlu.entities import Entities, extract, place_roles
+from bot.nlu.normalize import normalize
+from bot.nlu.understand import NLU, Understanding
+from bot.storage.base import Storage
+from intents import BY_ID
+
+RESET_WORDS = frozenset({"重新开始", "重来", "重置", "清空", "reset", "restart", "从头开始"})
+# Topics whose numbers (months, base, arrears) stay meaningful for one another.
+NUMBER_FAMILIES = (
+    frozenset({"back_payment", "lapse_effects"}),
+    frozenset({"transfer", "transfer_progress"}),
+    frozenset({"balance", "contribution_years", "payment"}),
+)
+PLACE_SLOTS = ("city", "province", "origin", "origin_province", "destination",
+               "destination_province", "provinces")
+NUMBER_SLOTS = ("months", "days", "years", "base", "arrears", "cause", "date", "day_of_month")
+# A follow-up that leans on the previous message: "那…", "…呢", "还有…".
+_ELLIPTIC = re.compile(r"^(那|那么|那要|还有|另外|然后|如果|要是)|呢[?]?$")
+
+
+class Dialog:
+    """Stateless itself: all per-user memory is in the storage, so any worker can answer."""
+
+    def __init__(self, nlu: NLU, ctx: Context, storage: Storage, ttl: float = 1800.0) -> None:
+        self.nlu = nlu
+        self.ctx = ctx
+        self.storage = storage
+        self.ttl = ttl
+
+    async def respond(self, user: str, text: str, today: date) -> Answer:
+        state = await load_state(self.storage, user)
+        norm = normalize(text)
+        if norm.strip(" .!?") in RESET_WORDS:
+            await clear_state(self.storage, user)
+            return Answer(render_part(Part("common/reset")), "greeting")
+        entities = extract(norm, today)
+        if entities.number_choice is not None and str(entities.number_choice) in state.followups:
+            return Answer(state.followups[str(entities.number_choice)], state.last_intent or "")
+        understanding = self.nlu.understand(text)
+        intent, slots = self._decide(state, understanding, entities)
+        asked = frozenset(state.asked) if intent == state.pending_intent else frozenset()
+        turn = Turn(intent, norm, today, slots, asked, understanding, entities, self.ctx)
+        reply = await self._handle(turn)
+        rendered = render_reply(reply)
+        self._remember(state, turn, reply, rendered.followups)
+        await save_state(self.storage, user, state, self.ttl)
+        return Answer(
+            text=rendered.text,
+            intent=intent,
+            cities=understanding.cities,
+            figures=tuple(f.as_dict() for f in reply.figures),
+            confidence=understanding.confidence,
+        )
+
+    # -- deciding what the message is about -------------------------------------------------
+    def _decide(
+        self, state: ConversationState, u: Understanding, e: Entities
+    ) -> tuple[str, Slots]:
+        own = slots_from(u, e)
+        remembered = slots_from_json(state.slots)
+        if state.pending_intent and _answers_pending(state.pending_slot, u, own):
+            return state.pending_intent, merge(remembered, own, keep_numbers=True)
+        if state.last_intent and _is_elliptic(u):
+            hint = BY_ID[state.last_intent].extra.get("topic", "")
+            again = self.nlu.understand(f"{hint} {u.text}") if hint else u
+            intent = again.intent if again.intent != "out_of_scope" else state.last_intent
+            return intent, merge(remembered, own, keep_numbers=True)
+        same_family = any(
+            u.intent in fam and state.last_intent in fam for fam in NUMBER_FAMILIES
+        )
+        return u.intent, merge(remembered, own, keep_numbers=same_family)
+
+    async def _handle(self, turn: Turn) -> Reply:
+        handler = BY_ID[turn.intent].handler
+        if handler is None:
+            return Reply(answer=(Part("common/fallback"),))
+        return await handler(turn)
+
+    def _remember(
+        self, state: ConversationState, turn: Turn, reply: Reply, followups: dict[str, str]
+    ) -> None:
+        slots = dataclasses.replace(turn.slots, **_known(reply.remember))
+        state.slots = slots_to_json(slots)
+        state.followups = followups
+        if reply.ask:
+            if state.pending_intent != turn.intent:
+                state.asked = []
+            state.pending_intent, state.pending_slot = turn.intent, reply.ask
+            state.asked = [*state.asked, reply.ask]
+        else:
+            state.pending_intent = state.pending_slot = None
+            state.asked = []
+        state.last_intent = turn.intent
+
+
+def _known(values: Any) -> dict[str, Any]:
+    fields = {f.name for f in dataclasses.fields(Slots)}
+    return {k: v for k, v in dict(values).items() if k in fields}
+
+
+def _answers_pending(slot: str | None, u: Understanding, own: Slots) -> bool:
+    """Is this message the short answer to the question we asked?"""
+    if slot is None:
+        return False
+    provided = {
+        "city": own.city or own.origin or own.destination,
+        "destination": own.destination or own.city,
+        "origin": own.origin or own.city,
+    }.get(slot, getattr(own, slot, None))
+    if provided is None:
+        return False
+    top = u.classification.ranking[0]
+    return u.intent in ("out_of_scope", "greeting") or len(u.text) <= 10 or top.keyword < 3.0
+
+
+def _is_elliptic(u: Understanding) -> bool:
+    if len(u.text) > 14:
+        return False
+    weak = u.intent == "out_of_scope" and u.classification.ranking[0].keyword < 2.0
+    return weak or bool(_ELLIPTIC.search(u.text))
+
+
+def slots_from(u: Understanding, e: Entities) -> Slots:
+    """Slots stated in this message alone."""
+    cities = [m for m in u.places.mentions if m.city]
+    origin = destination = city = None
+    origin_p = destination_p = province = None
+    if cities:
+        roles = place_roles(u.text, [(m.start, m.end) for m in cities])
+        for m, role in zip(cities, roles, strict=True):
+            if role == "origin" and origin is None:
+                origin, origin_p = m.city, m.province
+            elif role == "destination" and destination is None:
+                destination, destination_p = m.city, m.province
+        if len(cities) >= 2 and origin is None and destination is None:
+            origin, origin_p = cities[0].city, cities[0].province
+            destination, destination_p = cities[1].city, cities[1].province
+        elif len(cities) >= 2 and destination is None:
+            other = next(m for m in cities if m.city != origin)
+            destination, destination_p = other.city, other.province
+        elif len(cities) >= 2 and origin is None:
+            other = next(m for m in cities if m.city != destination)
+            origin, origin_p = other.city, other.province
+        city, province = cities[0].city, cities[0].province
+    elif u.provinces:
+        province = u.provinces[0]
+    return Slots(
+        city=city,
+        province=province,
+        origin=origin,
+        origin_province=origin_p,
+        destination=destination,
+        destination_province=destination_p,
+        provinces=tuple(u.provinces),
+        months=e.months,
+        days=e.days,
+        years=e.years,
+        base=e.base,
+        arrears=e.arrears,
+        scheme=e.scheme,
+        cause=e.cause,
+        gender=e.gender,
+        date=e.dates[0] if e.dates else None,
+        day_of_month=e.day_of_month,
+    )
+
+
+def merge(old: Slots, new: Slots, keep_numbers: bool) -> Slots:
+    """New values win; places and scheme carry over; numbers only when ``keep_numbers``."""
+    values: dict[str, Any] = {}
+    has_place = bool(new.city or new.province)
+    for f in dataclasses.fields(Slots):
+        mine, theirs = getattr(new, f.name), getattr(old, f.name)
+        if f.name in PLACE_SLOTS:
+            values[f.name] = mine if has_place else theirs
+        elif f.name in NUMBER_SLOTS:
+            values[f.name] = mine if mine is not None or not keep_numbers else theirs
+        else:
+            values[f.name] = mine if mine is not None else theirs
+    return Slots(**values)
+
+
+def slots_to_json(slots: Slots) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(Slots):
+        value = getattr(slots, f.name)
+        if value is None or value == ():
+            continue
+        if isinstance(value, Decimal):
+            value = str(value)
+        elif isinstance(value, date):
+            value = value.isoformat()
+        elif isinstance(value, tuple):
+            value = list(value)
+        out[f.name] = value
+    return out
+
+
+def slots_from_json(data: dict[str, Any]) -> Slots:
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(Slots):
+        raw = data.get(f.name)
+        if raw is None:
+            continue
+        try:
+            if f.name in ("years", "base", "arrears"):
+                values[f.name] = Decimal(str(raw))
+            elif f.name == "date":
+                values[f.name] = date.fromisoformat(str(raw))
+            elif f.name == "provinces":
+                values[f.name] = tuple(str(x) for x in raw)
+            elif f.name in ("months", "days", "day_of_month"):
+                values[f.name] = int(raw)
+            else:
+                values[f.name] = str(raw)
+        except (ValueError, TypeError, InvalidOperation):
+            continue  # a damaged value is forgotten, not fatal
+    return Slots(**values)

@@ -1,0 +1,112 @@
+"""Template files → reply text that fits one WeChat message.
+
+Templates live in ``bot/templates/<intent>.txt`` as blocks headed ``## name``; a block is
+addressed as ``"<file>/<name>"`` and filled with ``${field}`` placeholders
+(:class:`string.Template`). A missing field is a bug and raises, so tests that render every
+block catch it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from string import Template
+
+from bot.dialog.types import Figure, Part, Reply
+
+MAX_BYTES = 2048
+SECTION_TITLES = {"steps": "办理步骤", "materials": "所需材料", "check": "在哪查询"}
+
+
+@lru_cache(maxsize=1)
+def templates() -> dict[str, Template]:
+    """Every block of every template file, loaded once."""
+    blocks: dict[str, Template] = {}
+    for entry in (resources.files("bot") / "templates").iterdir():
+        if not entry.name.endswith(".txt"):
+            continue
+        stem = entry.name[:-4]
+        name: str | None = None
+        lines: list[str] = []
+        for line in entry.read_text(encoding="utf-8").splitlines() + ["## "]:
+            if line.startswith("## "):
+                if name:
+                    blocks[f"{stem}/{name}"] = Template("\n".join(lines).strip())
+                name, lines = line[3:].strip(), []
+            elif not line.startswith("#"):
+                lines.append(line)
+    return blocks
+
+
+def render_part(part: Part) -> str:
+    try:
+        template = templates()[part.key]
+    except KeyError as exc:
+        raise KeyError(f"no template block {part.key!r}") from exc
+    return template.substitute({k: _text(v) for k, v in part.fields.items()})
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def render_parts(parts: tuple[Part, ...]) -> str:
+    return "\n".join(t for t in (render_part(p) for p in parts) if t)
+
+
+def render_figure(figure: Figure) -> str:
+    key = "common/figure_city" if figure.kind == "city" else "common/figure_national"
+    return render_part(Part(key, figure.as_dict()))
+
+
+@dataclass(frozen=True)
+class Rendered:
+    text: str
+    followups: dict[str, str]
+
+
+def utf8_len(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def clip(text: str, limit: int = MAX_BYTES) -> str:
+    """Cut at the last full line that fits (never inside a UTF-8 sequence)."""
+    if utf8_len(text) <= limit:
+        return text
+    ellipsis = "…"
+    budget = limit - utf8_len(ellipsis)
+    out: list[str] = []
+    used = 0
+    for line in text.split("\n"):
+        size = utf8_len(line) + 1
+        if used + size > budget:
+            if not out:  # one very long line: cut it by characters
+                cut = line.encode("utf-8")[:budget].decode("utf-8", "ignore")
+                out.append(cut)
+            break
+        out.append(line)
+        used += size
+    return "\n".join(out).rstrip() + ellipsis
+
+
+def render_reply(reply: Reply) -> Rendered:
+    """Answer, figures and sections; when too long, the sections move behind a numbered menu."""
+    head = [render_parts(reply.answer)]
+    if reply.figures:
+        head.append("\n".join(render_figure(f) for f in reply.figures))
+    if reply.estimate:
+        head.append(render_part(Part("common/estimate_note")))
+    sections = []
+    for attr, title in SECTION_TITLES.items():
+        parts: tuple[Part, ...] = getattr(reply, attr)
+        if parts:
+            sections.append((title, f"【{title}】\n{render_parts(parts)}"))
+    full = "\n\n".join([*head, *(body for _, body in sections)])
+    if utf8_len(full) <= MAX_BYTES:
+        return Rendered(full, {})
+    followups = {str(i): clip(body) for i, (_, body) in enumerate(sections, start=1)}
+    menu = "，".join(f"回复{i}查看{title}" for i, (title, _) in enumerate(sections, start=1))
+    tail = f"\n\n{menu}"
+    text = clip("\n\n".join(head), MAX_BYTES - utf8_len(tail)) + tail
+    return Rendered(text, followups)

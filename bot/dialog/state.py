@@ -1,0 +1,47 @@
+"""Per-user conversation state, stored as JSON under ``conv:<user>`` with a TTL."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from bot.storage.base import Storage
+
+KEY_PREFIX = "conv:"
+
+
+@dataclass
+class ConversationState:
+    """What the bot remembers between two messages of one user."""
+
+    last_intent: str | None = None
+    slots: dict[str, Any] = field(default_factory=dict)  # JSON-safe slot values
+    pending_intent: str | None = None  # the question waiting for a missing slot
+    pending_slot: str | None = None
+    asked: list[str] = field(default_factory=list)
+    followups: dict[str, str] = field(default_factory=dict)  # "1" → rendered section text
+
+    @classmethod
+    def from_json(cls, data: Any) -> ConversationState:
+        if not isinstance(data, dict):
+            return cls()
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        try:
+            return cls(**known)
+        except TypeError:  # a shape written by an older version: start afresh
+            return cls()
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+async def load_state(storage: Storage, user: str) -> ConversationState:
+    return ConversationState.from_json(await storage.get(KEY_PREFIX + user))
+
+
+async def save_state(storage: Storage, user: str, state: ConversationState, ttl: float) -> None:
+    await storage.set(KEY_PREFIX + user, state.to_json(), ttl=ttl)
+
+
+async def clear_state(storage: Storage, user: str) -> None:
+    await storage.delete(KEY_PREFIX + user)

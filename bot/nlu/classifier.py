@@ -1,0 +1,250 @@
+"""Intent classification: weighted keyword evidence plus fuzzy similarity to the examples.
+
+Every intent declares keywords (with weights, conjunctions ``"A+B"`` and negative evidence) and
+example sentences. At start-up we index both once: keywords in a dict keyed by the phrase, examples
+in an inverted index from character bigrams to examples. Per message we look up keyword phrases
+at every position, pick a handful of candidate examples through the index, score only those with
+rapidfuzz, and add the two kinds of evidence. That keeps a message at tens of microseconds, where
+fuzzy-matching every example would cost about a millisecond (see performance.md).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+from intents.base import Intent
+
+# How much a perfect example match weighs against keyword evidence, and the similarity under
+# which an example says nothing (unrelated sentences share a few characters by chance).
+SIM_WEIGHT = 4.0
+SIM_FLOOR = 0.45
+# Under this much evidence no topic is recognised and the message is out of scope; a message
+# that names our domain (医保, 新农合 …) needs less, since it is about medical insurance anyway.
+MIN_EVIDENCE = 2.0
+MIN_EVIDENCE_IN_DOMAIN = 0.8
+# Evidence for another domain (养老金, 公积金) that overrules topic words when ours is absent.
+OTHER_DOMAIN_AT = 4.0
+# Social intents (greeting, human) lose to a topic intent with this much keyword evidence.
+SOCIAL_DAMPING_AT = 2.5
+CANDIDATES = 12
+
+# Digits and spans of digits carry no intent; they are folded into one symbol so "补缴3个月" and
+# "补缴五个月" look alike to the similarity scorer.
+_DIGITS = re.compile(r"\d+(?:\.\d+)?")
+_CN_NUM = re.compile(r"[一二两三四五六七八九十半百千万]+(?=[个年月天块元岁号日])")
+PLACE_MARK = "地"
+
+
+def shape(text: str) -> str:
+    """The form of a message compared with examples: numbers folded, spaces and punctuation out."""
+    text = _DIGITS.sub("9", text)
+    text = _CN_NUM.sub("9", text)
+    return "".join(ch for ch in text if ch.isalnum())
+
+
+def bigrams(text: str) -> set[str]:
+    return {text[i : i + 2] for i in range(len(text) - 1)} or ({text} if text else set())
+
+
+@dataclass(frozen=True)
+class Scored:
+    intent: str
+    score: float
+    keyword: float
+    similarity: float
+    nearest: str
+
+
+@dataclass(frozen=True)
+class Classification:
+    intent: str
+    confidence: float
+    runner_up: str | None
+    runner_up_confidence: float
+    ranking: tuple[Scored, ...]  # the best three, best first
+
+
+class IntentClassifier:
+    """Built once from the registered intents; ``classify`` is pure and thread-safe."""
+
+    def __init__(
+        self, intents: Sequence[Intent], mask: Callable[[str], str] | None = None
+    ) -> None:
+        self.intents = tuple(intents)
+        self.ids = tuple(i.id for i in self.intents)
+        self.social = frozenset(i.id for i in self.intents if i.social)
+        self.fallback = "out_of_scope"
+        self._fallback_idx = self.ids.index(self.fallback)
+        self._social_idx = frozenset(i for i, x in enumerate(self.intents) if x.social)
+        self._topical = tuple(
+            i for i, x in enumerate(self.intents) if not x.social and x.id != self.fallback
+        )
+        self._mask = mask or (lambda s: s)
+        self._phrases: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        self._combos: list[tuple[tuple[str, ...], int, float]] = []
+        for idx, intent in enumerate(self.intents):
+            for phrase, weight in intent.keywords.items():
+                phrase = phrase.lower()
+                if "+" in phrase:
+                    self._combos.append((tuple(phrase.split("+")), idx, weight))
+                else:
+                    self._phrases[phrase].append((idx, weight))
+        self._max_len = max(len(p) for p in self._phrases)
+        self._single = frozenset(p for p in self._phrases if len(p) == 1)
+        # Only positions starting with one of these characters can start a keyword.
+        self._firsts = frozenset(p[0] for p in self._phrases)
+        # Conjunctions are looked up by their first part, so absent parts cost one test each.
+        self._combos_by_first: dict[str, list[tuple[tuple[str, ...], int, float]]] = (
+            defaultdict(list)
+        )
+        for parts, idx, weight in self._combos:
+            self._combos_by_first[parts[0]].append((parts[1:], idx, weight))
+        self._build_examples()
+
+    # -- start-up -------------------------------------------------------------------------
+    def _build_examples(self) -> None:
+        self._examples: list[tuple[int, str]] = []
+        index: dict[str, list[int]] = defaultdict(list)
+        for idx, intent in enumerate(self.intents):
+            for example in intent.examples:
+                shaped = shape(self._mask(example.lower()))
+                eid = len(self._examples)
+                self._examples.append((idx, shaped))
+                for gram in bigrams(shaped):
+                    index[gram].append(eid)
+        n = len(self._examples)
+        # Rare bigrams say more about an example than ones found everywhere ("医保"); the most
+        # common ones select no useful candidates and only cost time, so they are left out.
+        cap = max(20, n // 12)
+        self._index = {
+            g: (math.log(1 + n / len(ids)), tuple(ids)) for g, ids in index.items() if len(ids) <= cap
+        }
+
+    def vocabulary(self) -> list[str]:
+        """Multi-character keyword phrases, for jieba's user dictionary."""
+        return [p for p in self._phrases if len(p) > 1]
+
+    # -- per message ------------------------------------------------------------------------
+    def keyword_scores(self, text: str, tokens: Sequence[str] = ()) -> list[float]:
+        """Summed keyword weights per intent (see :class:`~intents.base.Intent`)."""
+        return self._keywords(text, tokens)[0]
+
+    def _keywords(self, text: str, tokens: Sequence[str]) -> tuple[list[float], float, float]:
+        """Keyword scores, plus the fallback intent's positive evidence ("another domain":
+        养老金, 公积金, 天气) and its negative evidence ("our domain": 医保, 新农合) apart."""
+        scores = [0.0] * len(self.intents)
+        other_domain = our_domain = 0.0
+        found: list[tuple[int, int, str]] = []
+        n = len(text)
+        phrases = self._phrases
+        firsts = self._firsts
+        for start in range(n):
+            if text[start] not in firsts:
+                continue
+            for end in range(start + 1, min(n, start + self._max_len) + 1):
+                piece = text[start:end]
+                if piece in phrases:
+                    found.append((start, end, piece))
+        token_set = set(tokens)
+        # Per intent, a phrase inside a longer matched phrase of the same intent is not counted
+        # again ("报销比例" already says what "报销" and "比例" would).
+        per_intent: dict[int, list[tuple[int, int, float]]] = defaultdict(list)
+        for start, end, piece in sorted(found, key=lambda f: f[0] - f[1]):
+            if piece in self._single and tokens and piece not in token_set:
+                continue  # a one-character keyword counts only as a word of its own
+            for idx, weight in phrases[piece]:
+                spans = per_intent[idx]
+                if any(s <= start and end <= e for s, e, _ in spans):
+                    continue
+                spans.append((start, end, weight))
+                scores[idx] += weight
+                if idx == self._fallback_idx:
+                    if weight > 0:
+                        other_domain += weight
+                    else:
+                        our_domain -= weight
+        for first, combos in self._combos_by_first.items():
+            if first in text:
+                for rest, idx, weight in combos:
+                    if all(part in text for part in rest):
+                        scores[idx] += weight
+        return scores, other_domain, our_domain
+
+    def similarity_scores(
+        self, text: str, leave_out: bool = False
+    ) -> tuple[list[float], list[str]]:
+        """Best rapidfuzz ratio per intent among the candidate examples (``text`` is masked).
+
+        ``leave_out`` ignores an example identical to the message, so the examples themselves
+        can be used to test how the classifier does on sentences it has not seen.
+        """
+        shaped = shape(text)
+        sims = [0.0] * len(self.intents)
+        nearest = [""] * len(self.intents)
+        if not shaped:
+            return sims, nearest
+        votes: dict[int, float] = defaultdict(float)
+        for gram in bigrams(shaped):
+            hit = self._index.get(gram)
+            if hit:
+                weight, ids = hit
+                for eid in ids:
+                    votes[eid] += weight
+        best = sorted(votes, key=votes.__getitem__, reverse=True)[:CANDIDATES]
+        for eid in best:
+            idx, example = self._examples[eid]
+            if leave_out and example == shaped:
+                continue
+            sim = fuzz.ratio(shaped, example) / 100.0
+            if sim > sims[idx]:
+                sims[idx] = sim
+                nearest[idx] = example
+        return sims, nearest
+
+    def classify(
+        self, text: str, tokens: Sequence[str] = (), leave_out: bool = False
+    ) -> Classification:
+        """Rank every intent for a normalised message whose place names are already masked."""
+        kw, other_domain, our_domain = self._keywords(text, tokens)
+        sims, nearest = self.similarity_scores(text, leave_out)
+        topical = max(kw[i] for i in self._topical)
+        scores = []
+        for i, sim in enumerate(sims):
+            score = kw[i] + SIM_WEIGHT * max(0.0, sim - SIM_FLOOR) / (1 - SIM_FLOOR)
+            if i in self._social_idx and topical >= SOCIAL_DAMPING_AT:
+                score *= 0.3
+            scores.append(score)
+        order = sorted(range(len(scores)), key=scores.__getitem__, reverse=True)[:3]
+        ranking = tuple(
+            Scored(self.ids[i], round(scores[i], 4), kw[i], round(sims[i], 4), nearest[i])
+            for i in order
+        )
+        if our_domain == 0 and other_domain >= OTHER_DOMAIN_AT:
+            # Clearly about another domain (养老保险, 车险) and not about ours: whatever topic
+            # words it shares with us (转移, 提醒, 报销), it is out of scope.
+            oos = Scored(self.fallback, round(other_domain, 4), other_domain, 0.0, "")
+            ranking = (oos, *(r for r in ranking if r.intent != self.fallback))[:3]
+        threshold = MIN_EVIDENCE_IN_DOMAIN if our_domain > 0 else MIN_EVIDENCE
+        return self._decide(ranking, threshold)
+
+    def _decide(self, ranking: tuple[Scored, ...], threshold: float) -> Classification:
+        best, second = ranking[0], ranking[1]
+        strength = 1.0 - math.exp(-max(best.score, 0.0) / 2.5)
+        if best.intent != self.fallback and best.score < threshold:
+            # Too little evidence for any topic: out of scope, as sure as the evidence is weak.
+            conf = round(1.0 - strength * 0.8, 3)
+            runner = best.intent if best.intent != self.fallback else second.intent
+            return Classification(self.fallback, conf, runner, round(strength, 3), ranking)
+        if best.intent == self.fallback:
+            runner = second.intent
+            return Classification(self.fallback, round(strength, 3), runner, 0.0, ranking)
+        margin = (best.score - max(second.score, 0.0)) / best.score
+        conf = round(strength * (0.55 + 0.45 * margin), 3)
+        second_conf = round(conf * max(second.score, 0.0) / best.score, 3)
+        return Classification(best.intent, conf, second.intent, second_conf, ranking)

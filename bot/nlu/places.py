@@ -1,0 +1,345 @@
+"""Find Chinese places in a normalised message and resolve them to prefecture-level cities.
+
+``PlaceResolver.resolve("从福州调到北京")`` gives cities ``["福州市", "北京市"]`` in order of
+mention, their provinces, and the mentions with their spans so the entity parser can tell origin
+from destination. Counties and districts resolve to their prefecture (昆山 -> 苏州市), districts of
+the four municipalities to the municipality (浦东 -> 上海市), and a province named alone
+("广东省内") is reported as a province only.
+
+Matching is exact dictionary lookup keyed by the first two characters of every name, alias,
+known typo and stop phrase, scanning left to right and taking the longest acceptable match. All
+fuzzy work (typos, ordinary-word lists, word edges) is precomputed by ``scripts/gen_regions.py``,
+so a message costs a few microseconds. Guards, by how much a name can be trusted:
+
+* names of three or more characters at province/prefecture level are taken as they are;
+* two-character province/prefecture names are rejected when glued into words on both sides
+  (医保|定点 around 保定), and yield to an overlapping name when glued on one side
+  (医保|山东: 山东, not 保山);
+* county-level names, and typos of three or more characters, are rejected when glued on either
+  side (交城|乡 in 交城乡居民) and then a shorter name at the same place is tried (河南|县城);
+* weak names (ordinary words such as 开封, 大同) and two-character typos (福洲) also need a place
+  cue next to them (在开封, 开封医保) or must stand alone;
+* a county name shared by counties of different prefectures (朝阳区, 通州) is resolved only by
+  an adjacent place before it (北京朝阳区); otherwise it is skipped.
+"""
+
+from __future__ import annotations
+
+import gc
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import IntEnum
+from functools import lru_cache
+from typing import NamedTuple
+
+from region_data import Division, Level, Lexicon, load_divisions, load_lexicon
+
+__all__ = ["PlaceMention", "PlaceResolver", "Places"]
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceMention:
+    """One place found in the text; ``text[start:end] == surface``.
+
+    ``city`` is the normalised prefecture-level name (None when only a province was named);
+    ``province`` its province (a municipality is its own province); ``level`` the level of the
+    division actually named (昆山 is a county that resolves to 苏州市); ``code`` its code.
+    """
+
+    surface: str
+    start: int
+    end: int
+    city: str | None
+    province: str
+    level: Level
+    typo: bool = False
+    code: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Places:
+    cities: list[str]
+    provinces: list[str]
+    mentions: list[PlaceMention]
+
+
+class _Guard(IntEnum):
+    STRONG = 0  # province/prefecture name of 3+ characters
+    NAME2 = 1  # two-character province/prefecture name
+    COUNTY = 2  # county-level name; typo of 3+ characters
+    CUED = 3  # weak name or two-character typo: needs a place cue or to stand alone
+    STOP = 4  # ordinary phrase: consumed, never a place
+
+
+class _Target(NamedTuple):
+    code: str
+    city: str | None  # normalised city name
+    province: str  # province name
+    level: Level
+    city_code: str
+    province_code: str
+
+
+class _Entry(NamedTuple):
+    surface: str
+    guard: _Guard
+    default: _Target | None  # chosen without context; None = ambiguous or stop
+    targets: tuple[_Target, ...]  # every reading, for disambiguation by an adjacent place
+    typo: bool
+
+
+class _Bucket(NamedTuple):
+    entries: tuple[_Entry, ...]  # names and stop phrases with these first two characters
+    typo_max: int  # length of the longest typo with these first two characters (0: none)
+
+
+# A place cue right before a weak name: 在开封, 从大同, 回日照, 是安康(人).
+_LEFT_CUES = frozenset("在从到去回来往至是和与及跟同由自转调迁离住于")
+# ... or right after it: 开封医保, 大同市, 日照人, 安康的.
+_RIGHT_CUES = (
+    "市", "省", "县", "区", "州", "医保", "社保", "医疗", "参保", "户口", "户籍", "人", "的", "本地",
+    "地区", "那边", "这边", "那里", "这里", "工作", "上班", "打工", "转", "调", "交", "缴", "和",
+    "与", "跟", "到", "去", "回", "办", "看病", "就医", "住院", "报销", "生活", "读书", "上学",
+    "职工", "居民", "城乡", "灵活", "新农合", "异地", "老家", "当地", "政府", "医院", "定居", "落户",
+    "退休", "参加", "农村", "哪", "怎", "能", "可以", "要", "有", "吗",
+)  # fmt: skip
+# Text between two mentions that still makes the first one context for the second (北京的朝阳区).
+_ADJACENT_GAPS = frozenset({"", " ", "的"})
+
+
+def _rank(div: Division) -> int:
+    """Province names beat prefecture names beat county names (吉林 is the province, 朝阳 the
+    prefecture in 辽宁); 省直辖 units (仙桃) count as prefectures."""
+    if div.level == "province":
+        return 0
+    return 1 if div.level == "prefecture" or div.city == div.code else 2
+
+
+def _is_cjk(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff"
+
+
+class PlaceResolver:
+    """Built once from region_data; ``resolve`` is pure and thread-safe."""
+
+    def __init__(self, divisions: Iterable[Division], lexicon: Lexicon) -> None:
+        self._divisions = tuple(divisions)
+        self._edges: Mapping[str, tuple[str, str]] = lexicon.edges
+        # Building allocates ~20k small tuples; pausing the cyclic GC halves start-up time.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            self._index, self._names = self._build(lexicon)
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+
+    def _build(self, lexicon: Lexicon) -> tuple[dict[str, _Bucket], list[str]]:
+        by_code = {d.code: d for d in self._divisions}
+        targets = {
+            d.code: _Target(d.code, by_code[d.city].name if d.city else None,
+                            by_code[d.province].name, d.level, d.city, d.province)
+            for d in self._divisions
+        }
+        self._targets = targets
+        self._typos = lexicon.typos
+        readings: dict[str, list[Division]] = defaultdict(list)
+        weak: set[str] = set()
+        for div in self._divisions:
+            weak.update(div.weak)
+            for name in div.names:
+                if name not in lexicon.mutes:
+                    readings[name].append(div)
+
+        entries: dict[str, list[_Entry]] = defaultdict(list)
+        for surface, divs in readings.items():
+            entries[surface[:2]].append(self._exact_entry(surface, divs, weak, targets))
+        for phrase in lexicon.stops:
+            entries[phrase[:2]].append(_Entry(phrase, _Guard.STOP, None, (), False))
+        # Typos (~11k) get no entry of their own: a bucket only records the longest typo that
+        # starts with its two characters, and the typo table is consulted when the text gets there.
+        typo_max: dict[str, int] = {}
+        for surface in lexicon.typos:
+            head = surface[:2]
+            if len(surface) > typo_max.get(head, 0):
+                typo_max[head] = len(surface)
+        index = {head: _Bucket((), n) for head, n in typo_max.items()}
+        for head, bucket in entries.items():
+            if len(bucket) > 1:
+                bucket.sort(key=lambda e: -len(e.surface))
+            index[head] = _Bucket(tuple(bucket), typo_max.get(head, 0))
+        return index, sorted(readings)
+
+    @staticmethod
+    def _exact_entry(surface: str, divs: list[Division], weak: set[str],
+                     targets: Mapping[str, _Target]) -> _Entry:
+        if len(divs) == 1:  # the common case, kept cheap for start-up
+            top = _rank(divs[0])
+            readings: tuple[_Target, ...] = (targets[divs[0].code],)
+            default: _Target | None = readings[0]
+        else:
+            ordered = sorted(divs, key=_rank)
+            readings = tuple(targets[d.code] for d in ordered)
+            top = _rank(ordered[0])
+            best = [t for d, t in zip(ordered, readings, strict=True) if _rank(d) == top]
+            places = {t.city_code or t.province_code for t in best}
+            default = best[0] if len(places) == 1 else None
+        if surface in weak:
+            guard = _Guard.CUED
+        elif top == 2:
+            guard = _Guard.COUNTY
+        elif len(surface) == 2:
+            guard = _Guard.NAME2
+        else:
+            guard = _Guard.STRONG
+        return _Entry(surface, guard, default, readings, False)
+
+    @classmethod
+    @lru_cache(maxsize=1)
+    def default(cls) -> PlaceResolver:
+        return cls(load_divisions(), load_lexicon())
+
+    def vocabulary(self) -> list[str]:
+        """Every name and alias (no typos), e.g. for jieba's user dictionary."""
+        return list(self._names)
+
+    # -----------------------------------------------------------------------------------------
+
+    def resolve(self, text: str) -> Places:
+        mentions = self.mentions(text)
+        cities: list[str] = []
+        provinces: list[str] = []
+        for m in mentions:
+            if m.city is not None and m.city not in cities:
+                cities.append(m.city)
+            if m.province not in provinces:
+                provinces.append(m.province)
+        return Places(cities, provinces, mentions)
+
+    def mentions(self, text: str) -> list[PlaceMention]:
+        index = self._index
+        found: list[PlaceMention] = []
+        n = len(text)
+        p = 0
+        while p < n - 1:
+            bucket = index.get(text[p : p + 2])
+            if bucket is None:
+                p += 1
+                continue
+            end = self._match_at(text, p, bucket, found)
+            p = end if end else p + 1
+        return found
+
+    def _match_at(self, text: str, p: int, bucket: _Bucket, found: list[PlaceMention]) -> int:
+        """Append the mention starting at p, if any; return the end of the consumed span or 0.
+
+        Candidates are tried longest first (names, stop phrases and typos interleaved by length).
+        """
+        entries = bucket.entries
+        typo_len = bucket.typo_max
+        i = 0
+        while True:
+            exact_len = len(entries[i].surface) if i < len(entries) else 0
+            if typo_len > exact_len and typo_len >= 2:
+                surface = text[p : p + typo_len]
+                typo_len -= 1
+                code = self._typos.get(surface)
+                if code is None:
+                    continue
+                t = self._targets[code]
+                guard = _Guard.CUED if len(surface) == 2 else _Guard.COUNTY
+                entry = _Entry(surface, guard, t, (t,), True)
+            elif exact_len:
+                entry = entries[i]
+                i += 1
+                if not text.startswith(entry.surface, p):
+                    continue
+            else:
+                return 0
+            end = p + len(entry.surface)
+            if entry.guard is _Guard.STOP:
+                return end
+            verdict = self._guard(entry, text, p, end, found)
+            if verdict < 0:
+                continue  # glued into words: try a shorter name here
+            if verdict == 0:
+                return 0  # an overlapping name further on fits better
+            chosen = self._choose(entry, text, p, found)
+            if chosen is None:
+                return end  # an ambiguous county name: skip it whole
+            if entry.typo and end < len(text) and text[end] in "市省":
+                end += 1  # 福洲市: the suffix belongs to the mention
+            found.append(PlaceMention(text[p:end], p, end, chosen.city, chosen.province,
+                                      chosen.level, entry.typo, chosen.code))
+            return end
+
+    def _guard(self, entry: _Entry, text: str, p: int, end: int,
+               found: list[PlaceMention]) -> int:
+        """1 = accept, -1 = reject this entry, 0 = give way to an overlapping later match."""
+        guard = entry.guard
+        if guard is _Guard.STRONG:
+            return 1
+        surface = entry.surface
+        n = len(text)
+        before = text[p - 1] if p else ""
+        after = text[end] if end < n else ""
+        left_glue = right_glue = False
+        if before or after:
+            edge_first = self._edges.get(surface[0])
+            edge_last = self._edges.get(surface[-1])
+            # A place just before is no glue (南通|通州 although 通通 is a word).
+            adjacent = bool(found) and found[-1].end == p
+            left_glue = (bool(before) and not adjacent and edge_first is not None
+                         and before in edge_first[0])
+            right_glue = bool(after) and edge_last is not None and after in edge_last[1]
+        if guard is _Guard.NAME2:
+            if left_glue and right_glue:
+                return -1
+            if (left_glue or right_glue) and self._overlapped(text, p, end):
+                return 0
+            return 1
+        if left_glue or right_glue:
+            return -1
+        if guard is _Guard.COUNTY:
+            return 1
+        # CUED: a place cue on either side, or the name standing alone.
+        if before in _LEFT_CUES or text.startswith(_RIGHT_CUES, end):
+            return 1
+        if found and found[-1].end == p:
+            return 1  # right after another place: 河南开封
+        alone_left = not before or not _is_cjk(before)
+        alone_right = not after or not _is_cjk(after)
+        return 1 if alone_left and alone_right else -1
+
+    def _overlapped(self, text: str, p: int, end: int) -> bool:
+        """Does a name start inside (p, end) and reach beyond end?"""
+        for q in range(p + 1, end):
+            bucket = self._index.get(text[q : q + 2])
+            if bucket is None:
+                continue
+            for entry in bucket.entries:
+                if q + len(entry.surface) > end and text.startswith(entry.surface, q):
+                    return entry.guard is not _Guard.STOP
+        return False
+
+    @staticmethod
+    def _choose(entry: _Entry, text: str, p: int, found: list[PlaceMention]) -> _Target | None:
+        """Pick the reading: an adjacent earlier place decides (北京朝阳 -> 北京's 朝阳区)."""
+        if found and len(entry.targets) > 1:
+            prev = found[-1]
+            if text[prev.end : p] in _ADJACENT_GAPS:
+                for t in entry.targets:
+                    if prev.city is not None and t.city == prev.city:
+                        return t
+                for t in entry.targets:
+                    if t.province == prev.province:
+                        return t
+        if entry.default is not None:
+            return entry.default
+        provinces = {t.province_code for t in entry.targets}
+        if len(provinces) == 1:  # several counties, one province: report the province
+            t = entry.targets[0]
+            return _Target(t.province_code, None, t.province, "province", "", t.province_code)
+        return None

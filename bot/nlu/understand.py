@@ -1,0 +1,82 @@
+"""One call from raw message to what the bot understood: normalise, tokenise, places, intent."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from bot.nlu import tokenize
+from bot.nlu.classifier import PLACE_MARK, Classification, IntentClassifier
+from bot.nlu.normalize import normalize
+from intents import ALL
+
+if TYPE_CHECKING:
+    from bot.nlu.places import Places, PlaceResolver
+
+
+@dataclass(frozen=True)
+class Understanding:
+    """The normalised text, its words, its places and its intent."""
+
+    text: str
+    tokens: tuple[str, ...]
+    intent: str
+    confidence: float
+    runner_up: str | None
+    cities: tuple[str, ...]
+    provinces: tuple[str, ...]
+    places: Places
+    classification: Classification
+
+
+class NLU:
+    """Holds the resolver and classifier built once; ``understand`` is pure per message."""
+
+    def __init__(self, resolver: PlaceResolver) -> None:
+        self.resolver = resolver
+        self.classifier = IntentClassifier(ALL, mask=self._mask_places)
+        tokenize.init([*self.classifier.vocabulary(), *resolver.vocabulary()])
+
+    @classmethod
+    @lru_cache(maxsize=1)
+    def default(cls) -> NLU:
+        from bot.nlu.places import PlaceResolver
+
+        return cls(PlaceResolver.default())
+
+    def _mask_places(self, text: str) -> str:
+        """Replace place names by one symbol: a city says nothing about what is asked."""
+        mentions = self.resolver.resolve(text).mentions
+        for m in reversed(mentions):
+            text = text[: m.start] + PLACE_MARK + text[m.end :]
+        return text
+
+    def understand(self, raw: str, leave_out: bool = False) -> Understanding:
+        """Everything the bot reads from one raw message (``leave_out``: see the classifier)."""
+        text = normalize(raw)
+        places = self.resolver.resolve(text)
+        masked = text
+        for m in reversed(places.mentions):
+            masked = masked[: m.start] + PLACE_MARK + masked[m.end :]
+        words = tuple(tokenize.tokens(text))
+        result = self.classifier.classify(_strip_noise(masked), words, leave_out)
+        return Understanding(
+            text=text,
+            tokens=words,
+            intent=result.intent,
+            confidence=result.confidence,
+            runner_up=result.runner_up,
+            cities=tuple(places.cities),
+            provinces=tuple(places.provinces),
+            places=places,
+            classification=result,
+        )
+
+
+_NOISE = re.compile(r"[\s,.!?;:、~…\"'()\[\]<>/\\|-]+")
+
+
+def _strip_noise(text: str) -> str:
+    return _NOISE.sub(" ", text).strip()

@@ -1,0 +1,54 @@
+"""The one entry point every channel calls: text in, answer out.
+
+Channels (the WeChat webhook, the chat page, the CLI, group chats) never look inside; they call
+``Pipeline.respond`` with a user key and the message and send back ``Answer.text``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from bot.dialog.context import Context
+from bot.dialog.manager import Dialog
+from bot.dialog.render import templates
+from bot.dialog.state import clear_state
+from bot.dialog.types import Answer
+from bot.nlu.understand import NLU
+from bot.settings import TZ, Settings
+from bot.storage.base import Storage
+
+__all__ = ["Answer", "Pipeline"]
+
+
+class Pipeline:
+    """Understands a message in the context of the user's conversation and answers it."""
+
+    def __init__(self, settings: Settings, storage: Storage) -> None:
+        self.settings = settings
+        self.storage = storage
+        self._dialog: Dialog | None = None
+
+    def warmup(self) -> None:
+        """Load dictionaries, region and policy data now (blocking, well under 1 s after the
+        first run) so the first user does not wait and a bad data file fails the boot."""
+        self.dialog  # noqa: B018 - building it is the point
+        templates()
+
+    @property
+    def dialog(self) -> Dialog:
+        if self._dialog is None:
+            self._dialog = Dialog(
+                NLU.default(), Context.default(), self.storage, self.settings.conversation_ttl
+            )
+        return self._dialog
+
+    async def respond(
+        self, user: str, text: str, *, today: date | None = None, channel: str = "wechat"
+    ) -> Answer:
+        """Answer one message from ``user`` (a stable key such as an openid)."""
+        today = today or datetime.now(TZ).date()
+        return await self.dialog.respond(user, text, today)
+
+    async def forget(self, user: str) -> None:
+        """Delete everything stored about ``user`` (unsubscribe)."""
+        await clear_state(self.storage, user)

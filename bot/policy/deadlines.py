@@ -1,0 +1,249 @@
+"""Residents' collection periods, payment deadlines and newborn enrolment dates (for reminders)."""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from enum import StrEnum
+
+from region_data.city_policy import CityPolicy, CollectionWindow, Provenance
+
+from . import national as nat
+from .common import ExplanationKey as K
+from .common import add_months
+
+__all__ = [
+    "CollectionPeriod",
+    "CollectionPeriodInputs",
+    "Deadline",
+    "DeadlineInputs",
+    "DeadlineKind",
+    "NewbornEnrolment",
+    "NewbornInputs",
+    "newborn_enrolment",
+    "next_deadline",
+    "next_monthly_due",
+    "resident_collection_period",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionPeriodInputs:
+    cover_year: int
+    city: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionPeriod:
+    """When residents pay for ``cover_year`` and any later back-payment window."""
+
+    inputs: CollectionPeriodInputs
+    opens_on: date  # earliest usual opening (the city's own date when known)
+    opens_by: date  # latest usual opening; equals opens_on for a city figure
+    closes_on: date
+    back_payment_window: tuple[date, date] | None
+    back_payment_waiting_months: int | None
+    late_payment_before: date | None  # a city's "pay before this day or wait" rule
+    late_waiting_days: int | None
+    explanation_keys: tuple[K, ...]
+    basis: str
+    provenance: tuple[Provenance, ...]
+
+
+def resident_collection_period(cover_year: int, *, city: CityPolicy | None) -> CollectionPeriod:
+    """Residents' collection period for cover in ``cover_year`` (city figure or estimate)."""
+    own = city.resident_collection if city else None
+    window = own.value if own else nat.RESIDENT_COLLECTION.value
+    opens, closes = _window_dates(window, cover_year)
+    opens_by = opens
+    keys: list[K] = []
+    prov = [own.provenance if own else nat.RESIDENT_COLLECTION.provenance]
+    if own is None:
+        month, day = nat.RESIDENT_COLLECTION_LATEST_OPEN
+        opens_by = date(cover_year - 1, month, day)
+        keys.append(K.COLLECTION_PERIOD_ESTIMATE)
+    back = nat.RESIDENT_BACK_PAYMENT_WINDOWS.get(cover_year)
+    back_wait = None
+    if back:
+        prov.append(back.provenance)
+        back_wait = nat.RESIDENT_LATE_WAIT_MONTHS.value
+        keys.append(K.RESIDENT_WINDOW_WAIT)
+    late = city.resident_late_payment if city else None
+    if late:
+        prov.append(late.provenance)
+        keys.append(K.CITY_RESIDENT_DEADLINE)
+    return CollectionPeriod(
+        inputs=CollectionPeriodInputs(cover_year, city.name if city else None),
+        opens_on=opens,
+        opens_by=opens_by,
+        closes_on=closes,
+        back_payment_window=back.value if back else None,
+        back_payment_waiting_months=back_wait,
+        late_payment_before=date(cover_year, late.value.before_month, 1) if late else None,
+        late_waiting_days=late.value.waiting_days if late else None,
+        explanation_keys=tuple(keys),
+        basis=_period_basis(cover_year, opens, opens_by, closes),
+        provenance=tuple(prov),
+    )
+
+
+def _window_dates(window: CollectionWindow, cover_year: int) -> tuple[date, date]:
+    end_year = cover_year if window.end_in_cover_year else cover_year - 1
+    return (
+        _clipped(cover_year - 1, window.start_month, window.start_day),
+        _clipped(end_year, window.end_month, window.end_day),
+    )
+
+
+def _clipped(year: int, month: int, day: int) -> date:
+    return date(year, month, min(day, calendar.monthrange(year, month)[1]))
+
+
+def _period_basis(cover_year: int, opens: date, opens_by: date, closes: date) -> str:
+    start = (
+        f"{opens:%Y-%m-%d}" if opens == opens_by else f"{opens:%Y-%m-%d}至{opens_by:%Y-%m-%d}间"
+    )
+    return f"{cover_year}年度居民医保：{start}开始缴费，{closes:%Y-%m-%d}截止"
+
+
+# --- next deadline ---------------------------------------------------------------------------
+
+
+class DeadlineKind(StrEnum):
+    """Which deadline ``Deadline.due`` is."""
+
+    COLLECTION_END = "collection_end"
+    BACK_PAYMENT_END = "back_payment_end"
+    CITY_LATE_PAYMENT = "city_late_payment"
+    MONTHLY_DUE = "monthly_due"
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineInputs:
+    today: date
+    city: str | None
+    due_day: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """The next date to pay by; ``due`` is the last day that still counts."""
+
+    inputs: DeadlineInputs
+    kind: DeadlineKind
+    due: date
+    days_left: int
+    cover_year: int | None
+    basis: str
+    provenance: tuple[Provenance, ...]
+
+
+def next_deadline(today: date, *, city: CityPolicy | None) -> Deadline:
+    """The next residents' payment deadline on or after ``today`` (never None: 31 Dec exists)."""
+    candidates: list[tuple[date, DeadlineKind, int, str, Provenance]] = []
+    for cover_year in (today.year, today.year + 1):
+        period = resident_collection_period(cover_year, city=city)
+        first = period.provenance[0]
+        name = f"{cover_year}年度居民医保"
+        candidates.append(
+            (
+                period.closes_on,
+                DeadlineKind.COLLECTION_END,
+                cover_year,
+                f"{name}集中缴费截止",
+                first,
+            )
+        )
+        if period.back_payment_window:
+            back = nat.RESIDENT_BACK_PAYMENT_WINDOWS[cover_year].provenance
+            end = period.back_payment_window[1]
+            candidates.append(
+                (end, DeadlineKind.BACK_PAYMENT_END, cover_year, f"{name}补缴期截止", back)
+            )
+        if period.late_payment_before and city and city.resident_late_payment:
+            due = period.late_payment_before - timedelta(days=1)
+            text = f"{name}补缴免等待期的最后一天"
+            prov = city.resident_late_payment.provenance
+            candidates.append((due, DeadlineKind.CITY_LATE_PAYMENT, cover_year, text, prov))
+    due, kind, cover_year, text, prov = min(
+        (c for c in candidates if c[0] >= today), key=lambda c: c[0]
+    )
+    return Deadline(
+        inputs=DeadlineInputs(today, city.name if city else None),
+        kind=kind,
+        due=due,
+        days_left=(due - today).days,
+        cover_year=cover_year,
+        basis=f"{text}：{due:%Y-%m-%d}",
+        provenance=(prov,),
+    )
+
+
+def next_monthly_due(today: date, *, due_day: int | None = None) -> Deadline:
+    """Flexible workers' next monthly due date: ``due_day`` (clipped) or the month's last day."""
+    if due_day is not None and not 1 <= due_day <= 31:
+        raise ValueError("due_day must be 1..31")
+    due = _monthly(today.year, today.month, due_day)
+    if due < today:
+        nxt = add_months(today.replace(day=1), 1)
+        due = _monthly(nxt.year, nxt.month, due_day)
+    label = "月底" if due_day is None else f"每月{due_day}日"
+    return Deadline(
+        inputs=DeadlineInputs(today, None, due_day),
+        kind=DeadlineKind.MONTHLY_DUE,
+        due=due,
+        days_left=(due - today).days,
+        cover_year=None,
+        basis=f"灵活就业按月缴费，{label}前缴清：{due:%Y-%m-%d}",
+        provenance=(nat.FLEXIBLE_MONTHLY_DUE,),
+    )
+
+
+def _monthly(year: int, month: int, due_day: int | None) -> date:
+    last = calendar.monthrange(year, month)[1]
+    return date(year, month, last if due_day is None else min(due_day, last))
+
+
+# --- newborns --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NewbornInputs:
+    birth_date: date
+    city: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewbornEnrolment:
+    """Enrolment deadline for a newborn to be covered from the birth month, where known."""
+
+    inputs: NewbornInputs
+    enrol_by: date | None
+    covered_from: date | None
+    fee: Decimal | None
+    fee_year: str | int | None
+    basis: str
+    provenance: tuple[Provenance, ...]
+
+
+def newborn_enrolment(birth_date: date, *, city: CityPolicy | None) -> NewbornEnrolment:
+    """Last day to enrol a newborn for cover from the birth month (city rule only)."""
+    days = city.newborn_enrol_days if city else None
+    fee = city.newborn_fee if city else None
+    inputs = NewbornInputs(birth_date, city.name if city else None)
+    prov = tuple(f.provenance for f in (days, fee) if f is not None) or (nat.NEWBORN_VARIES,)
+    if days is None:
+        basis = "新生儿参保期限以当地规定为准"
+        fee_value, fee_year = (fee.value, fee.provenance.as_of) if fee else (None, None)
+        return NewbornEnrolment(inputs, None, None, fee_value, fee_year, basis, prov)
+    return NewbornEnrolment(
+        inputs=inputs,
+        enrol_by=birth_date + timedelta(days=days.value),
+        covered_from=birth_date.replace(day=1),
+        fee=fee.value if fee else None,
+        fee_year=fee.provenance.as_of if fee else None,
+        basis=f"出生后{days.value}天内参保，自出生当月起享受待遇",
+        provenance=prov,
+    )

@@ -1,0 +1,326 @@
+"""Money calculators: back-payment, late fee, monthly account credit, years shortfall."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+from region_data.city_policy import CityPolicy, Provenance, RateRange, Scheme, Sourced
+
+from . import national as nat
+from .common import ExplanationKey as K
+from .common import LapseCause
+from .money import MoneyRange, fmt_money, fmt_number, fmt_rate, require_money
+
+__all__ = [
+    "AccountCredit",
+    "AccountCreditInputs",
+    "BackPayment",
+    "BackPaymentInputs",
+    "FeeApplies",
+    "LateFee",
+    "LateFeeInputs",
+    "MemberStatus",
+    "Sex",
+    "YearsShortfall",
+    "YearsShortfallInputs",
+    "back_payment",
+    "contribution_years_shortfall",
+    "late_fee",
+    "monthly_account_credit",
+]
+
+
+def _rate(city: CityPolicy | None) -> Sourced[RateRange]:
+    return city.contribution_rate if city and city.contribution_rate else nat.CONTRIBUTION_RATE
+
+
+def _base(
+    base: Decimal | None, city: CityPolicy | None
+) -> tuple[Decimal | None, Provenance | None]:
+    """The person's own base wins (it needs no source); else the city's average wage."""
+    if base is not None:
+        return require_money("base", base), None
+    wage = city.average_monthly_wage if city else None
+    return (wage.value, wage.provenance) if wage else (None, None)
+
+
+def _known(*items: Provenance | None) -> tuple[Provenance, ...]:
+    return tuple(p for p in items if p is not None)
+
+
+# --- 1. back-payment -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BackPaymentInputs:
+    months: int
+    base: Decimal | None
+    city: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class BackPayment:
+    """Arrears for ``months``: base × months × (employer + personal) rate, as a range."""
+
+    inputs: BackPaymentInputs
+    base: Decimal | None
+    rate: RateRange
+    amount: MoneyRange | None  # None when no base is known
+    basis: str
+    notes: tuple[K, ...]
+    provenance: tuple[Provenance, ...]
+
+
+def back_payment(
+    months: int, *, city: CityPolicy | None, base: Decimal | None = None
+) -> BackPayment:
+    """Estimate what paying back ``months`` of arrears costs (Decimal range, not rounded)."""
+    if months < 1:
+        raise ValueError("months must be at least 1")
+    base_value, base_source = _base(base, city)
+    rate_fig = _rate(city)
+    rate = rate_fig.value
+    notes: list[K] = []
+    amount = None
+    if base_value is None:
+        notes.append(K.NEED_BASE)
+    else:
+        total = base_value * months
+        amount = MoneyRange(total * rate.low, total * rate.high)
+        if base is None:
+            notes.append(K.BASE_FROM_CITY_WAGE)
+    base_text = "缴费基数" if base_value is None else f"{fmt_number(base_value)}元"
+    return BackPayment(
+        inputs=BackPaymentInputs(months, base, city.name if city else None),
+        base=base_value,
+        rate=rate,
+        amount=amount,
+        basis=f"{base_text} × {months}个月 × {fmt_rate(rate)}",
+        notes=tuple(notes),
+        provenance=_known(base_source, rate_fig.provenance),
+    )
+
+
+# --- 2. late fee -----------------------------------------------------------------------------
+
+
+class FeeApplies(StrEnum):
+    """Whether the person owes a late fee."""
+
+    YES = "yes"
+    NO = "no"
+    ASSUMED = "assumed"  # cause unknown: computed as if the person caused the arrears
+
+
+@dataclass(frozen=True, slots=True)
+class LateFeeInputs:
+    arrears: Decimal
+    days: int
+    cause: LapseCause
+
+
+@dataclass(frozen=True, slots=True)
+class LateFee:
+    """Late fee on arrears: 0.05% per day, owed by the person only for personal arrears."""
+
+    inputs: LateFeeInputs
+    applies: FeeApplies
+    daily_rate: Decimal
+    amount: Decimal  # exact; zero when the person owes nothing
+    basis: str
+    notes: tuple[K, ...]
+    provenance: tuple[Provenance, ...]
+
+    @property
+    def display(self) -> str:
+        """The fee rounded to the cent, e.g. '48.00元'."""
+        return fmt_money(self.amount)
+
+
+def late_fee(arrears: Decimal, days: int, cause: LapseCause) -> LateFee:
+    """Late fee for ``days`` overdue on ``arrears``; employer-caused arrears cost the person 0."""
+    require_money("arrears", arrears)
+    if days < 0:
+        raise ValueError("days must not be negative")
+    rate = nat.LATE_FEE_DAILY_RATE
+    applies = {
+        LapseCause.PERSONAL: FeeApplies.YES,
+        LapseCause.EMPLOYER: FeeApplies.NO,
+        LapseCause.UNKNOWN: FeeApplies.ASSUMED,
+    }[cause]
+    cause_note = {
+        FeeApplies.YES: K.LATE_FEE_PERSONAL,
+        FeeApplies.NO: K.NO_LATE_FEE_EMPLOYER,
+        FeeApplies.ASSUMED: K.LATE_FEE_ASSUMED_PERSONAL,
+    }[applies]
+    owed = applies is not FeeApplies.NO
+    pct = fmt_number(rate.value * 100)
+    return LateFee(
+        inputs=LateFeeInputs(arrears, days, cause),
+        applies=applies,
+        daily_rate=rate.value,
+        amount=arrears * rate.value * days if owed else Decimal(0),
+        basis=f"{fmt_number(arrears)}元 × {pct}%/天 × {days}天",
+        notes=(cause_note, K.LATE_FEE_SOME_PLACES),
+        provenance=(rate.provenance,) + ((nat.EMPLOYER_BACK_PAYMENT,) if not owed else ()),
+    )
+
+
+# --- 6. monthly personal-account credit ------------------------------------------------------
+
+
+class MemberStatus(StrEnum):
+    """Whether an employee is still working or retired."""
+
+    IN_SERVICE = "in_service"
+    RETIRED = "retired"
+
+
+@dataclass(frozen=True, slots=True)
+class AccountCreditInputs:
+    status: MemberStatus
+    base: Decimal | None
+    scheme: Scheme
+    city: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountCredit:
+    """What the personal account receives each month; ``amount`` None when not computable."""
+
+    inputs: AccountCreditInputs
+    amount: Decimal | None
+    rule: K
+    basis: str
+    notes: tuple[K, ...]
+    provenance: tuple[Provenance, ...]
+
+    @property
+    def display(self) -> str | None:
+        return None if self.amount is None else fmt_money(self.amount)
+
+
+def monthly_account_credit(
+    status: MemberStatus,
+    *,
+    city: CityPolicy | None,
+    base: Decimal | None = None,
+    scheme: Scheme = Scheme.EMPLOYEE,
+) -> AccountCredit:
+    """Monthly credit: 2% of the base in service; a provincial fixed amount for retirees."""
+    inputs = AccountCreditInputs(status, base, scheme, city.name if city else None)
+    if scheme is Scheme.RESIDENT:
+        prov = (nat.NO_RESIDENT_ACCOUNT,)
+        return AccountCredit(inputs, None, K.NO_PERSONAL_ACCOUNT, "居民医保不设个人账户", (), prov)
+    if status is MemberStatus.RETIRED:
+        return _retiree_credit(inputs, city)
+    rate = nat.IN_SERVICE_CREDIT_RATE
+    pct = f"{fmt_number(rate.value * 100)}%"
+    if base is None:
+        basis = f"缴费基数 × {pct}"
+        return AccountCredit(
+            inputs, None, K.CREDIT_PERCENT_OF_BASE, basis, (K.NEED_BASE,), (rate.provenance,)
+        )
+    amount = require_money("base", base) * rate.value
+    basis = f"{fmt_number(base)}元 × {pct}"
+    return AccountCredit(inputs, amount, K.CREDIT_PERCENT_OF_BASE, basis, (), (rate.provenance,))
+
+
+def _retiree_credit(inputs: AccountCreditInputs, city: CityPolicy | None) -> AccountCredit:
+    fixed = city.retiree_monthly_credit if city else None
+    if fixed is None:
+        basis = "退休人员每月定额划入，金额由所在省确定"
+        prov = (nat.RETIREE_CREDIT_RULE,)
+        return AccountCredit(inputs, None, K.RETIREE_SET_BY_PROVINCE, basis, (), prov)
+    basis = f"当地退休人员每月定额 {fmt_number(fixed.value)}元"
+    return AccountCredit(inputs, fixed.value, K.RETIREE_CITY_FIXED, basis, (), (fixed.provenance,))
+
+
+# --- 8. contribution-years shortfall ---------------------------------------------------------
+
+
+class Sex(StrEnum):
+    """Used only where a city sets different required years for men and women."""
+
+    MALE = "male"
+    FEMALE = "female"
+
+
+@dataclass(frozen=True, slots=True)
+class YearsShortfallInputs:
+    paid_years: Decimal
+    sex: Sex | None
+    base: Decimal | None
+    city: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class YearsShortfall:
+    """Years still to pay before retirement and a rough one-off cost (always an estimate)."""
+
+    inputs: YearsShortfallInputs
+    required_years: tuple[int, int]  # (low, high): differs only when sex is unknown
+    min_actual_years: int | None
+    years_short: tuple[Decimal, Decimal]
+    cost: MoneyRange | None  # None when no base is known
+    basis: str
+    notes: tuple[K, ...]
+    provenance: tuple[Provenance, ...]
+
+
+def contribution_years_shortfall(
+    paid_years: Decimal | int,
+    *,
+    city: CityPolicy | None,
+    sex: Sex | None = None,
+    base: Decimal | None = None,
+) -> YearsShortfall:
+    """Required years (city rule, else the 15-year reference) minus paid years, and its cost."""
+    paid = Decimal(paid_years)
+    if paid < 0:
+        raise ValueError("paid_years must not be negative")
+    required, min_actual, req_source, notes = _required(city, sex)
+    short = (max(Decimal(0), required[0] - paid), max(Decimal(0), required[1] - paid))
+    base_value, base_source = _base(base, city)
+    rate_fig = _rate(city)
+    rate = rate_fig.value
+    cost = None
+    if base_value is None:
+        notes.append(K.NEED_BASE)
+    else:
+        yearly = 12 * base_value
+        cost = MoneyRange(short[0] * yearly * rate.low, short[1] * yearly * rate.high)
+        if base is None:
+            notes.append(K.BASE_FROM_CITY_WAGE)
+    notes.append(K.YEARS_ENOUGH if short[1] == 0 else K.PAY_UP_IN_ONE_GO)
+    years_text = "–".join(dict.fromkeys(fmt_number(y) for y in short))
+    base_text = "缴费基数" if base_value is None else f"{fmt_number(base_value)}元"
+    return YearsShortfall(
+        inputs=YearsShortfallInputs(paid, sex, base, city.name if city else None),
+        required_years=required,
+        min_actual_years=min_actual,
+        years_short=short,
+        cost=cost,
+        basis=f"{years_text}年 × 12个月 × {base_text} × {fmt_rate(rate)}",
+        notes=tuple(notes),
+        provenance=_known(req_source, base_source, rate_fig.provenance),
+    )
+
+
+def _required(
+    city: CityPolicy | None, sex: Sex | None
+) -> tuple[tuple[int, int], int | None, Provenance, list[K]]:
+    rule = city.required_years if city else None
+    if rule is None:
+        ref = nat.REFERENCE_REQUIRED_YEARS
+        return (ref.value, ref.value), None, ref.provenance, [K.REQUIRED_YEARS_REFERENCE]
+    years = {Sex.MALE: rule.value.male, Sex.FEMALE: rule.value.female}
+    notes = [K.REQUIRED_YEARS_CITY]
+    if sex is None:
+        notes.append(K.SEX_NEEDED)
+        pair = (min(years.values()), max(years.values()))
+    else:
+        pair = (years[sex], years[sex])
+    return pair, rule.value.min_actual, rule.provenance, notes

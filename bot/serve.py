@@ -1,0 +1,115 @@
+"""``serve`` and ``menu`` subcommands: run the web server, print or publish the custom menu.
+
+``bot/cli.py`` calls ``register(subparsers)``; each subcommand stores its handler in
+``args.handler`` (``handler(args, stdin, stdout) -> int``, the exit code), the CLI's convention.
+``python -m bot.serve …`` works too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import logging
+import sys
+from typing import Any, TextIO
+
+from aiohttp import web
+
+from bot.app import create_app
+from bot.logs import setup_logging
+from bot.menu import menu_json
+from bot.settings import Settings
+from bot.storage import open_storage
+from bot.wechat_api import WeChatAPI, WeChatAPIError
+
+__all__ = ["main", "register", "run_menu", "run_serve"]
+
+log = logging.getLogger(__name__)
+
+
+def register(subparsers: Any) -> None:
+    """Add ``serve`` and ``menu`` to an ``argparse`` subparsers object."""
+    serve = subparsers.add_parser(
+        "serve", help="run the WeChat webhook and the local chat page (aiohttp)"
+    )
+    serve.add_argument("--host", help="address to bind (default: $HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to bind (default: $PORT or 8080)")
+    serve.set_defaults(handler=run_serve)
+
+    menu = subparsers.add_parser("menu", help="print the custom menu JSON (--push publishes it)")
+    menu.add_argument("--push", action="store_true", help="create the menu through the WeChat API")
+    menu.set_defaults(handler=run_menu)
+
+
+def run_serve(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
+    settings = Settings.from_env()
+    overrides: dict[str, Any] = {}
+    if getattr(args, "host", None):
+        overrides["host"] = args.host
+    if getattr(args, "port", None) is not None:
+        overrides["port"] = args.port
+    settings = dataclasses.replace(settings, **overrides)
+    setup_logging(settings.log_level)
+    try:
+        app = create_app(settings)
+    except ValueError as exc:  # a malformed AES key or storage URL: say so, no traceback
+        log.error("cannot start", extra={"error": str(exc)})
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+    shown_host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    log.info("serving", extra={"host": settings.host, "port": settings.port})
+    stdout.write(f"医保小助手 chat page: http://{shown_host}:{settings.port}/\n")
+    stdout.flush()
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        # The default access log prints query strings, which carry openids and signatures.
+        access_log=None,
+        print=None,
+        shutdown_timeout=settings.shutdown_timeout,
+    )
+    return 0
+
+
+def run_menu(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
+    body = menu_json()
+    stdout.write(json.dumps(body, ensure_ascii=False, indent=2) + "\n")
+    if not getattr(args, "push", False):
+        return 0
+    settings = Settings.from_env()
+    setup_logging(settings.log_level)
+    if not settings.wechat_app_id or not settings.wechat_app_secret:
+        sys.stderr.write("error: WECHAT_APP_ID and WECHAT_APP_SECRET are required for --push\n")
+        return 2
+    try:
+        asyncio.run(_push_menu(settings, body))
+    except WeChatAPIError as exc:
+        sys.stderr.write(f"error: menu/create failed: {exc}\n")
+        return 1
+    stdout.write("menu published\n")
+    return 0
+
+
+async def _push_menu(settings: Settings, body: dict[str, Any]) -> None:
+    storage = open_storage(settings.storage_url)
+    api = WeChatAPI(settings, storage)
+    try:
+        await api.create_menu(body)
+    finally:
+        await api.close()
+        await storage.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot.serve", description=__doc__)
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    result: int = args.handler(args, sys.stdin, sys.stdout)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())
