@@ -1,19 +1,180 @@
 """Paying arrears after a lapse: whether, how, how much, late fees."""
 
+from decimal import Decimal
+
+from bot.dialog.figures import figure
+from bot.dialog.types import Figure, Part, Reply, Turn
+from bot.policy import LapseCause, back_payment, fmt_money, late_fee
 from intents.base import Intent
 
+_AMOUNT_WORDS = ("多少钱", "多少", "金额", "怎么算", "算一下", "费用", "补多少")
+_FEE_WORDS = ("滞纳金", "罚款", "罚金", "利息")
+
+
+def _office(turn: Turn) -> str:
+    return (
+        f"{turn.slots.city}医保经办大厅或税务大厅"
+        if turn.slots.city
+        else "当地医保经办大厅或税务大厅"
+    )
+
+
+async def handle(turn: Turn) -> Reply:
+    """Whether and how to pay back; the amount and the late fee when they can be computed."""
+    s = turn.slots
+    cause = LapseCause(s.cause) if s.cause else LapseCause.UNKNOWN
+    # "30天" answering our "逾期多少天?" continues the late-fee question.
+    wants_fee = any(w in turn.text for w in _FEE_WORDS) or (
+        s.days is not None and "days" in turn.asked
+    )
+    wants_amount = wants_fee or s.months is not None or any(w in turn.text for w in _AMOUNT_WORDS)
+    if wants_fee:
+        return _late_fee_reply(turn, cause)
+    if wants_amount and s.months is None and "months" not in turn.asked:
+        return Reply(answer=(Part("back_payment/ask_months"),), ask="months")
+    answer: list[Part] = []
+    figures: list[Figure] = []
+    remember: dict[str, object] = {}
+    estimate = False
+    if s.months is not None and s.months > 0:
+        result = back_payment(s.months, city=turn.ctx.city(s.city), base=s.base)
+        fields = {"place": s.city or "", "months": s.months, "rate": _rate_text(result.rate)}
+        if result.amount is None:
+            if "base" not in turn.asked:
+                return Reply(answer=(Part("back_payment/ask_base"),), ask="base")
+            answer.append(Part("back_payment/amount_need_base", fields))
+        else:
+            answer.append(Part("back_payment/amount", {**fields, "amount": result.amount.display}))
+            figures.append(
+                figure("back_payment_amount", "补缴金额", result.amount.display, result)
+            )
+            remember["arrears"] = result.amount.rounded[0]
+        estimate = any(p.kind == "national" for p in result.provenance)
+    answer.append(_situation(turn, cause))
+    if "年限" in turn.text or s.years is not None:
+        answer.append(Part("back_payment/years_short"))
+    return Reply(
+        answer=tuple(answer),
+        figures=tuple(figures),
+        steps=(
+            Part("back_payment/steps_online"),
+            Part("back_payment/steps_offline", {"office": _office(turn)}),
+        ),
+        materials=(
+            Part("back_payment/materials_employer")
+            if cause is LapseCause.EMPLOYER
+            else Part("back_payment/materials_person"),
+        ),
+        check=(Part("back_payment/check"),),
+        remember=remember,
+        estimate=estimate,
+    )
+
+
+def _situation(turn: Turn, cause: LapseCause) -> Part:
+    if cause is LapseCause.EMPLOYER:
+        return Part("back_payment/employer")
+    if turn.slots.scheme == "resident":
+        return Part("back_payment/resident")
+    return Part("back_payment/general")
+
+
+def _rate_text(rate: object) -> str:
+    low, high = rate.low, rate.high
+    return f"{low * 100:g}%–{high * 100:g}%" if low != high else f"{low * 100:g}%"
+
+
+def _late_fee_reply(turn: Turn, cause: LapseCause) -> Reply:
+    s = turn.slots
+    if cause is LapseCause.EMPLOYER:
+        return Reply(answer=(Part("back_payment/late_fee_employer"),))
+    arrears = s.arrears
+    if arrears is None and s.months is not None:
+        bp = back_payment(s.months, city=turn.ctx.city(s.city), base=s.base)
+        arrears = bp.amount.rounded[0] if bp.amount else None
+    if arrears is None:
+        if "months" not in turn.asked:
+            return Reply(answer=(Part("back_payment/ask_months"),), ask="months")
+        return Reply(answer=(Part("explain/late_fee_personal"),), estimate=True)
+    if s.days is None:
+        if "days" not in turn.asked:
+            return Reply(
+                answer=(Part("back_payment/ask_days"),), ask="days", remember={"arrears": arrears}
+            )
+        per_day = late_fee(arrears, 1, cause)
+        return Reply(
+            answer=(
+                Part(
+                    "back_payment/late_fee_per_day",
+                    {"arrears": _plain(arrears), "per_day": _plain(per_day.amount)},
+                ),
+            ),
+            figures=(figure("late_fee_per_day", "每天滞纳金", per_day.display, per_day),),
+            estimate=True,
+        )
+    fee = late_fee(arrears, s.days, cause)
+    notes = tuple(
+        Part(f"explain/{k.value}", {"city": s.city or "当地", "wait": "", "resume_from": ""})
+        for k in fee.notes
+    )
+    return Reply(
+        answer=(
+            Part(
+                "back_payment/late_fee",
+                {"fee_text": f"{_plain(arrears)}元欠费逾期{s.days}天约{fee.display}"},
+            ),
+            *notes,
+        ),
+        figures=(figure("late_fee", "滞纳金", fee.display, fee),),
+        remember={"arrears": arrears},
+        estimate=True,
+    )
+
+
+def _plain(value: Decimal) -> str:
+    return fmt_money(value).removesuffix("元")
+
+
 INTENT = Intent(
+    handler=handle,
     id="back_payment",
     extra={"topic": "医保补缴"},
     description="断缴后补缴：能否补、怎么补、补多少钱、滞纳金",
     slots=("months", "base"),
     keywords={
-        "补缴": 3.5, "补交": 3.5, "补上": 3.0, "补齐": 3.0, "补足": 3.0, "补费": 3.0,
-        "怎么补": 3.5, "能补": 3.0, "可以补": 3.0, "补吗": 2.5, "去补": 2.5, "补回": 3.0,
-        "补办": -1.0, "补卡": -3.0, "一次性补": 3.5, "欠费": 2.5, "欠缴": 2.5, "欠了": 1.5,
-        "滞纳金": 4.0, "罚款": 2.0, "利息": 1.0, "漏缴": 2.5, "漏交": 2.5, "没给交": 2.5,
-        "没给缴": 2.5, "没交的": 1.5, "补缴+多少钱": 1.5, "补+钱": 1.0, "补+月": 1.0,
-        "补缴+材料": 1.0, "补缴+哪里": 1.0, "补+差": 1.5, "断+补": 1.0,
+        "补缴": 3.5,
+        "补交": 3.5,
+        "补上": 3.0,
+        "补齐": 3.0,
+        "补足": 3.0,
+        "补费": 3.0,
+        "怎么补": 3.5,
+        "能补": 3.0,
+        "可以补": 3.0,
+        "补吗": 2.5,
+        "去补": 2.5,
+        "补回": 3.0,
+        "补办": -1.0,
+        "补卡": -3.0,
+        "一次性补": 3.5,
+        "欠费": 2.5,
+        "欠缴": 2.5,
+        "欠了": 1.5,
+        "滞纳金": 4.0,
+        "罚款": 2.0,
+        "利息": 1.0,
+        "漏缴": 2.5,
+        "漏交": 2.5,
+        "没给交": 2.5,
+        "没给缴": 2.5,
+        "没交的": 1.5,
+        "补缴+多少钱": 1.5,
+        "补+钱": 1.0,
+        "补+月": 1.0,
+        "补缴+材料": 1.0,
+        "补缴+哪里": 1.0,
+        "补+差": 1.5,
+        "断+补": 1.0,
         "恢复": -2.0,
         "生效": -2.0,
         "待遇": -1.0,

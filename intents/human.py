@@ -3,6 +3,7 @@
 from bot.dialog.types import Part, Reply, Turn
 from intents.base import Intent
 
+
 async def handle(turn: Turn) -> Reply:
     """No live agent behind the bot: say so and give the hotlines."""
     parts = [Part("human/hotline")]

@@ -1,23 +1,152 @@
 """Consequences of a lapse: benefits, waiting period, continuous years, money already paid."""
 
+from bot.dialog.figures import figure, fmt_date
+from bot.dialog.types import Figure, Part, Reply, Turn
+from bot.policy import LapseBucket, LapseCause, Scheme, benefit_resumption
 from intents.base import Intent
 
+_SUMMARY = {
+    LapseBucket.UP_TO_3: "lapse_effects/summary_short",
+    LapseBucket.THREE_TO_6: "lapse_effects/summary_mid",
+    LapseBucket.OVER_6: "lapse_effects/summary_long",
+}
+_CIVIC = ("买房", "购房", "摇号", "落户", "积分", "上学", "入学")
+
+
+def _scheme(value: str | None) -> Scheme:
+    if value == "flexible":
+        return Scheme.FLEXIBLE
+    if value == "resident":
+        return Scheme.RESIDENT
+    return Scheme.EMPLOYEE
+
+
+async def handle(turn: Turn) -> Reply:
+    """What a lapse means for this person: by its length, scheme, cause and city."""
+    s = turn.slots
+    months = s.months
+    if months is None and "months" not in turn.asked and not _is_general(turn.text):
+        return Reply(answer=(Part("lapse_effects/ask_months"),), ask="months")
+    extra = (Part("lapse_effects/other_effects"),) if any(w in turn.text for w in _CIVIC) else ()
+    if months is None or months <= 0:
+        return Reply(
+            answer=(
+                Part("lapse_effects/summary_general"),
+                Part("explain/paid_money_kept"),
+                Part("explain/account_usable_no_credit"),
+                *extra,
+            ),
+            steps=(Part("lapse_effects/steps"),),
+            check=(Part("lapse_effects/check"),),
+            estimate=True,
+        )
+    result = benefit_resumption(
+        _scheme(s.scheme),
+        months,
+        city=turn.ctx.city(s.city),
+        payment_date=s.date,
+        cause=LapseCause(s.cause) if s.cause else LapseCause.UNKNOWN,
+    )
+    wait = _wait_text(result.waiting_months, result.waiting_days)
+    common = {"city": s.city or "当地", "wait": wait, "resume_from": fmt_date(result.resume_from)}
+    answer = [Part(_SUMMARY[result.bucket], {"place": s.city or "", "months": months})]
+    if _is_general(turn.text):  # "之前交的还在吗": that answer goes first
+        answer.insert(0, Part("explain/paid_money_kept"))
+    figures: list[Figure] = [figure("waiting_period", "等待期", wait, result)]
+    if result.resume_from is not None and s.date is not None:
+        resume_text = fmt_date(result.resume_from)
+        if result.resume_by and result.resume_by != result.resume_from:
+            resume_text = f"{resume_text}至{fmt_date(result.resume_by)}之间"
+        answer.append(
+            Part(
+                "lapse_effects/resume_date", {"paid": fmt_date(s.date), "resume_text": resume_text}
+            )
+        )
+        figures.append(figure("resume_date", "恢复待遇", resume_text, result))
+    answer.extend(Part(f"explain/{key.value}", common) for key in result.explanation_keys)
+    answer.extend(extra)
+    return Reply(
+        answer=tuple(answer),
+        figures=tuple(figures),
+        steps=(Part("lapse_effects/steps"),),
+        check=(Part("lapse_effects/check"),),
+        remember={"months": months},
+        estimate=any(p.kind == "national" for p in result.provenance),
+    )
+
+
+def _is_general(text: str) -> bool:
+    """Questions whose answer does not depend on how long the lapse was."""
+    return any(
+        w in text for w in ("白交", "白缴", "还在", "作废", "算数", "个人账户", "能用", *_CIVIC)
+    )
+
+
+def _wait_text(months: tuple[int, int], days: tuple[int, int] | None) -> str:
+    if days and days[1]:
+        return f"{days[0]}天" if days[0] == days[1] else f"{days[0]}–{days[1]}天"
+    low, high = months
+    if high == 0:
+        return "无（补缴后次月恢复）"
+    return f"{low}个月" if low == high else f"{low}–{high}个月"
+
+
 INTENT = Intent(
+    handler=handle,
     id="lapse_effects",
     extra={"topic": "医保断缴"},
     description="断缴后果、等待期、连续参保年限、之前的钱是否白交、何时恢复待遇",
     slots=("months", "scheme"),
     keywords={
-        "断缴": 2.5, "断交": 2.5, "断保": 2.5, "断了": 1.5, "停保": 2.0, "停缴": 2.0,
-        "中断": 2.0, "没续": 1.5, "不交了": 2.0, "不想交": 1.5, "停交": 2.0, "没交": 0.5,
-        "后果": 3.5, "影响": 3.0, "会怎样": 3.5, "会怎么样": 3.5, "有什么问题": 2.0,
-        "白交": 4.0, "白缴": 4.0, "作废": 3.0, "清零": 3.0, "还在吗": 3.0, "浪费": 2.0,
-        "等待期": 4.0, "恢复": 3.0, "生效": 2.5, "重新计算": 3.0, "连续": 2.0, "累计": 1.0,
-        "断缴+报销": 4.0, "断交+报销": 4.0, "断了+报销": 3.5, "停保+报销": 4.0,
-        "断缴+看病": 3.0, "断了+看病": 3.0, "断+住院": 2.0, "期间+报销": 2.0,
-        "补缴+报销": 3.0, "补交+报销": 3.0, "补+多久能": 2.0, "补+什么时候": 1.5,
-        "还能用": 1.5, "能用吗": 1.0, "买房": 2.5, "摇号": 2.5, "落户": 2.5, "购房": 2.5,
-        "积分": 1.5, "等多久": 2.0, "要等": 1.5,
+        "断缴": 2.5,
+        "断交": 2.5,
+        "断保": 2.5,
+        "断了": 1.5,
+        "停保": 2.0,
+        "停缴": 2.0,
+        "中断": 2.0,
+        "不交了": 2.0,
+        "不想交": 1.5,
+        "停交": 2.0,
+        "没交": 0.5,
+        "后果": 3.5,
+        "影响": 3.0,
+        "会怎样": 3.5,
+        "会怎么样": 3.5,
+        "有什么问题": 2.0,
+        "白交": 4.0,
+        "白缴": 4.0,
+        "作废": 3.0,
+        "清零": 3.0,
+        "还在吗": 3.0,
+        "浪费": 2.0,
+        "等待期": 4.0,
+        "恢复": 3.0,
+        "生效": 2.5,
+        "重新计算": 3.0,
+        "连续": 2.0,
+        "累计": 1.0,
+        "断缴+报销": 4.0,
+        "断交+报销": 4.0,
+        "断了+报销": 3.5,
+        "停保+报销": 4.0,
+        "断缴+看病": 3.0,
+        "断了+看病": 3.0,
+        "断+住院": 2.0,
+        "期间+报销": 2.0,
+        "补缴+报销": 3.0,
+        "补交+报销": 3.0,
+        "补+多久能": 2.0,
+        "补+什么时候": 1.5,
+        "还能用": 1.5,
+        "能用吗": 1.0,
+        "买房": 1.0,
+        "摇号": 1.0,
+        "落户": 1.0,
+        "购房": 1.0,
+        "积分": 1.5,
+        "等多久": 2.0,
+        "要等": 1.5,
         "没续上": 3.0,
         "没续": 2.5,
         "补+恢复": 3.0,
@@ -53,6 +182,21 @@ INTENT = Intent(
         "多久才能用": 3.0,
         "刚参保": 2.5,
         "没按时": 2.0,
+        "断+刷卡": 3.0,
+        "断+门诊": 2.5,
+        "停了+看病": 3.0,
+        "这期间": 2.5,
+        "期间": 1.5,
+        "全自费": 2.0,
+        "停了": 2.0,
+        "算断缴": 3.5,
+        "算不算断": 3.5,
+        "断+买房": 2.5,
+        "断+落户": 2.5,
+        "断+摇号": 2.5,
+        "断+购房": 2.5,
+        "断+上学": 2.5,
+        "停+买房": 2.5,
     },
     examples=(
         "医保停了三个月有什么后果",

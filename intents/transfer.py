@@ -1,23 +1,140 @@
 """Moving the insurance relationship and the personal-account balance to another place."""
 
+from bot.dialog.types import Part, Reply, Turn
+from bot.policy import Place, Scheme, TransferKind, transfer_kind
 from intents.base import Intent
 
+
+def places(turn: Turn) -> tuple[Place, Place] | None:
+    """Origin and destination when the message (or the conversation) gives both."""
+    s = turn.slots
+    if s.origin and s.destination and s.origin_province and s.destination_province:
+        return Place(s.origin, s.origin_province), Place(s.destination, s.destination_province)
+    return None
+
+
+async def handle(turn: Turn) -> Reply:
+    """Which kind of transfer this is, what moves, and how to apply."""
+    s = turn.slots
+    pair = places(turn)
+    if pair is None and s.city is None and s.province is None and "destination" not in turn.asked:
+        return Reply(answer=(Part("transfer/ask_places"),), ask="destination")
+    answer: list[Part] = []
+    offices = "转出地或转入地"
+    if pair is not None:
+        origin, destination = pair
+        scheme = Scheme.RESIDENT if s.scheme == "resident" else Scheme.EMPLOYEE
+        result = transfer_kind(
+            origin, destination, province=turn.ctx.province(origin.province), scheme=scheme
+        )
+        fields = {
+            "origin": origin.city,
+            "destination": destination.city,
+            "province": (origin.province or "").removesuffix("省"),
+        }
+        answer.extend(_kind_parts(result.kind, result.explanation_keys, fields))
+        offices = f"{origin.city}或{destination.city}"
+    elif s.city:
+        answer.append(Part("transfer/one_place", {"place": s.city}))
+        answer.append(Part("transfer/general"))
+    elif s.province == "广东省":
+        answer.append(Part("transfer/guangdong"))
+    else:
+        answer.append(Part("transfer/general"))
+    if s.scheme == "resident" or "居民" in turn.text or "新农合" in turn.text:
+        answer.append(Part("transfer/resident"))
+    return Reply(
+        answer=tuple(answer),
+        steps=(
+            Part("transfer/steps_online"),
+            Part("transfer/steps_offline", {"offices": offices}),
+            Part("transfer/flow"),
+        ),
+        materials=(Part("transfer/materials"),),
+        check=(Part("transfer/check"),),
+        estimate=True,
+    )
+
+
+def _kind_parts(
+    kind: TransferKind, keys: tuple[object, ...], fields: dict[str, str]
+) -> list[Part]:
+    if kind is TransferKind.SAME_CITY:
+        return [Part("transfer/same_city", fields)]
+    if kind is TransferKind.CROSS_PROVINCE:
+        return [
+            Part("transfer/cross_province", fields),
+            Part("explain/old_place_stopped_no_arrears"),
+        ]
+    parts = [Part("transfer/intra_province", fields)]
+    for key in keys:
+        value = getattr(key, "value", str(key))
+        parts.append(
+            Part(f"explain/{value}", {"city": fields["origin"], "wait": "", "resume_from": ""})
+        )
+    return parts
+
+
 INTENT = Intent(
+    handler=handle,
     id="transfer",
     extra={"topic": "医保转移"},
     description="医保关系转移接续、个人账户余额随转、变更参保地",
     slots=("origin", "destination"),
     keywords={
-        "转移": 2.5, "转到": 2.5, "转去": 2.5, "转入": 2.0, "转出": 2.0, "转走": 2.5,
-        "转过去": 2.5, "转过来": 2.5, "转回": 2.5, "转关系": 3.0, "关系转": 2.5,
-        "接续": 2.5, "转移接续": 3.5, "带走": 2.5, "带过去": 2.5, "跟着走": 2.0, "跟着转": 2.5,
-        "变更参保地": 4.0, "参保地": 2.0, "改参保地": 3.5, "换参保地": 3.5, "划转": 2.5,
-        "迁移": 2.0, "迁到": 2.0, "跨省": 1.5, "省内": 1.0, "异地": 0.5,
-        "换城市": 2.5, "换了城市": 2.5, "换工作": 1.5, "换单位": 1.5, "调到": 2.0, "调去": 2.0,
-        "调动": 2.0, "去外地": 1.5, "回老家": 1.5, "到外地": 1.5, "离职": 0.5,
-        "参保凭证": 2.5, "信息表": 2.0, "能转": 2.0, "可以转": 2.0, "转吗": 1.5, "怎么转": 2.5,
-        "转+个人账户": 1.0, "转+余额": 1.0, "转+统筹": 1.0, "转+社保": 0.5,
-        "两边": 1.0, "同时": 0.3, "新单位": 1.0, "原单位": 0.5, "停保": 0.3,
+        "转移": 2.5,
+        "转到": 2.5,
+        "转去": 2.5,
+        "转入": 2.0,
+        "转出": 2.0,
+        "转走": 2.5,
+        "转过去": 2.5,
+        "转过来": 2.5,
+        "转回": 2.5,
+        "转关系": 3.0,
+        "关系转": 2.5,
+        "接续": 2.5,
+        "转移接续": 3.5,
+        "带走": 2.5,
+        "带过去": 2.5,
+        "跟着走": 2.0,
+        "跟着转": 2.5,
+        "变更参保地": 4.0,
+        "参保地": 2.0,
+        "改参保地": 3.5,
+        "换参保地": 3.5,
+        "划转": 2.5,
+        "迁移": 2.0,
+        "迁到": 2.0,
+        "跨省": 1.5,
+        "省内": 1.0,
+        "异地": 0.5,
+        "换城市": 2.5,
+        "换了城市": 2.5,
+        "换工作": 1.5,
+        "换单位": 1.5,
+        "调到": 2.0,
+        "调去": 2.0,
+        "调动": 2.0,
+        "去外地": 1.5,
+        "回老家": 1.5,
+        "到外地": 1.5,
+        "离职": 0.5,
+        "参保凭证": 2.5,
+        "信息表": 2.0,
+        "能转": 2.0,
+        "可以转": 2.0,
+        "转吗": 1.5,
+        "怎么转": 2.5,
+        "转+个人账户": 1.0,
+        "转+余额": 1.0,
+        "转+统筹": 1.0,
+        "转+社保": 0.5,
+        "两边": 1.0,
+        "同时": 0.3,
+        "新单位": 1.0,
+        "原单位": 0.5,
+        "停保": 0.3,
         "多久": -2.0,
         "几天": -2.0,
         "多少天": -2.0,

@@ -1,8 +1,119 @@
 """Taking money out of the personal account: when it is allowed and how."""
 
+from bot.dialog.figures import figure
+from bot.dialog.types import Figure, Part, Reply, Turn
+from bot.policy import (
+    ExplanationKey,
+    WithdrawalAssessment,
+    WithdrawalCase,
+    is_estimate,
+    withdrawal_eligibility,
+)
+from bot.policy.national import LONG_TERM_ELSEWHERE_MONTHS
 from intents.base import Intent
 
+# Checked in this order: the first case whose words occur wins. Death and emigration come first
+# because their messages often also say "转到银行卡" or "出国" alongside other words.
+_CASE_WORDS: tuple[tuple[WithdrawalCase, tuple[str, ...]], ...] = (
+    (WithdrawalCase.DEATH, ("去世", "过世", "离世", "身故", "死亡", "人走了", "继承", "遗产")),
+    (
+        WithdrawalCase.EMIGRATION,
+        ("出国定居", "国外定居", "定居国外", "移民", "绿卡", "永久居留", "外籍", "出国"),
+    ),
+    (
+        WithdrawalCase.NEW_PLACE_REFUSES,
+        ("不接收", "不肯接收", "不给接收", "转不过去", "转不进", "不给转"),
+    ),
+    (
+        WithdrawalCase.LONG_TERM_ELSEWHERE,
+        ("长期在外地", "长期在外", "常住外地", "异地居住", "异地安置", "长期居住", "在外地住",
+         "外地生活", "不在本地", "备案"),
+    ),
+    (
+        WithdrawalCase.SERIOUS_ILLNESS,
+        ("大病", "重病", "重大疾病", "癌", "肿瘤", "尿毒症", "白血病", "手术费", "看病急用"),
+    ),
+    (
+        WithdrawalCase.QUIT_EMPLOYEE_SCHEME,
+        ("不交职工", "不想交职工", "放弃职工", "退保", "停保", "不参加职工", "改交居民",
+         "转居民", "转成居民", "不交了"),
+    ),
+    (
+        WithdrawalCase.TO_WALLET,
+        ("微信", "支付宝", "零钱", "套现", "变现", "换现金", "刷出来", "刷卡换"),
+    ),
+)
+# Words that mean turning the account into cash by a back door: these get the legal warning.
+_CASHING_WORDS = ("套现", "变现", "换现金", "刷出来", "刷卡换", "代刷")
+
+
+def _case(text: str) -> WithdrawalCase:
+    for case, words in _CASE_WORDS:
+        if any(w in text for w in words):
+            return case
+    return WithdrawalCase.OTHER
+
+
+def _headline(result: WithdrawalAssessment) -> str:
+    case = result.inputs.case
+    if case is WithdrawalCase.LONG_TERM_ELSEWHERE:
+        # The verdict for a long stay depends on how many months the user has been away.
+        return f"withdraw/case_{case}_{result.allowed}"
+    return f"withdraw/case_{case}"
+
+
+async def handle(turn: Turn) -> Reply:
+    """The verdict for the user's situation, its conditions, then how and with what to apply."""
+    case = _case(turn.text)
+    result = withdrawal_eligibility(case, months_elsewhere=turn.slots.months)
+    city = turn.slots.city
+    fields = {
+        "city": city or "当地",
+        "need": LONG_TERM_ELSEWHERE_MONTHS.value,
+        "months": turn.slots.months or "",
+    }
+    answer = [Part(_headline(result), fields)]
+    if result.conditions:
+        if case not in (WithdrawalCase.TO_WALLET, WithdrawalCase.OTHER):
+            answer.append(Part("withdraw/conditions_head"))
+        answer += [Part(f"withdraw/cond_{c}", fields) for c in result.conditions]
+    if any(w in turn.text for w in _CASHING_WORDS):
+        answer.append(Part("withdraw/warn_cashing"))
+    if case in (WithdrawalCase.TO_WALLET, WithdrawalCase.OTHER):
+        answer.append(Part("withdraw/tip_family_share"))
+    if case is WithdrawalCase.LONG_TERM_ELSEWHERE and turn.slots.scheme == "retired":
+        answer.append(Part("withdraw/retiree_resettled"))
+    if turn.slots.scheme == "resident":
+        answer.append(Part(f"explain/{ExplanationKey.NO_PERSONAL_ACCOUNT}", fields))
+    if city and result.materials:
+        answer.append(Part("withdraw/city_note", fields))
+
+    figures: tuple[Figure, ...] = ()
+    if case is WithdrawalCase.LONG_TERM_ELSEWHERE and turn.slots.months is not None:
+        value = f"满{LONG_TERM_ELSEWHERE_MONTHS.value}个月"
+        figures = (figure("months_elsewhere", "可申请提取的异地时长", value, result),)
+
+    steps: tuple[Part, ...]
+    materials: tuple[Part, ...] = ()
+    if result.materials:
+        steps = (Part("withdraw/steps_counter"), Part("withdraw/steps_online"))
+        # The money is paid to a bank account, so every real application needs one.
+        materials = tuple(Part(f"withdraw/mat_{m}") for m in result.materials)
+        materials += (Part("withdraw/mat_bank_card"),)
+    else:
+        steps = (Part("withdraw/steps_e_card"),)
+    return Reply(
+        answer=tuple(answer),
+        figures=figures,
+        steps=steps,
+        materials=materials,
+        check=(Part("withdraw/check"),),
+        estimate=is_estimate(result),
+    )
+
+
 INTENT = Intent(
+    handler=handle,
     id="withdraw",
     extra={"topic": "医保余额取出"},
     description="个人账户余额提取/提现的条件、去世继承、出国定居",

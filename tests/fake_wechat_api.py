@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -197,7 +198,8 @@ class WeChatSender:
     app_id: str = "wx1234567890abcdef"
     aes_key: str = ""
     openid: str = OPENID
-    _counter: int = 0
+    # Random start: MsgIds must not repeat across senders talking to one long-lived server.
+    _counter: int = field(default_factory=lambda: random.randrange(10**12) * 1000)
 
     def next_id(self) -> int:
         self._counter += 1

@@ -34,8 +34,15 @@ NUMBER_FAMILIES = (
     frozenset({"transfer", "transfer_progress"}),
     frozenset({"balance", "contribution_years", "payment"}),
 )
-PLACE_SLOTS = ("city", "province", "origin", "origin_province", "destination",
-               "destination_province", "provinces")
+PLACE_SLOTS = (
+    "city",
+    "province",
+    "origin",
+    "origin_province",
+    "destination",
+    "destination_province",
+    "provinces",
+)
 NUMBER_SLOTS = ("months", "days", "years", "base", "arrears", "cause", "date", "day_of_month")
 # A follow-up that leans on the previous message: "那…", "…呢", "还有…".
 _ELLIPTIC = re.compile(r"^(那|那么|那要|还有|另外|然后|如果|要是)|呢[?]?$")
@@ -62,7 +69,9 @@ class Dialog:
         understanding = self.nlu.understand(text)
         intent, slots = self._decide(state, understanding, entities)
         asked = frozenset(state.asked) if intent == state.pending_intent else frozenset()
-        turn = Turn(intent, norm, today, slots, asked, understanding, entities, self.ctx)
+        turn = Turn(
+            intent, norm, today, slots, asked, understanding, entities, self.ctx, user, self.storage
+        )
         reply = await self._handle(turn)
         rendered = render_reply(reply)
         self._remember(state, turn, reply, rendered.followups)
@@ -88,9 +97,7 @@ class Dialog:
             again = self.nlu.understand(f"{hint} {u.text}") if hint else u
             intent = again.intent if again.intent != "out_of_scope" else state.last_intent
             return intent, merge(remembered, own, keep_numbers=True)
-        same_family = any(
-            u.intent in fam and state.last_intent in fam for fam in NUMBER_FAMILIES
-        )
+        same_family = any(u.intent in fam and state.last_intent in fam for fam in NUMBER_FAMILIES)
         return u.intent, merge(remembered, own, keep_numbers=same_family)
 
     async def _handle(self, turn: Turn) -> Reply:

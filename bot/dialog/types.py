@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from bot.dialog.context import Context
     from bot.nlu.entities import Entities
     from bot.nlu.understand import Understanding
+    from bot.storage.base import Storage
 
 
 @dataclass(frozen=True)
@@ -48,9 +49,11 @@ class Figure:
     kind: Literal["city", "national"]
     source: str = ""
     as_of: str = ""
+    mixed: bool = False  # a city figure computed with some national defaults
 
     def as_dict(self) -> dict[str, str]:
         return {
+            "rest": "；其余参数按全国通行规则估算" if self.mixed else "",
             "name": self.name,
             "label": self.label,
             "value": self.value,
@@ -110,3 +113,5 @@ class Turn:
     understanding: Understanding
     entities: Entities
     ctx: Context
+    user: str = ""
+    storage: Storage | None = None  # for handlers that keep records (reminders)

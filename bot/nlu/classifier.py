@@ -225,9 +225,9 @@ class IntentClassifier:
             Scored(self.ids[i], round(scores[i], 4), kw[i], round(sims[i], 4), nearest[i])
             for i in order
         )
-        if our_domain == 0 and other_domain >= OTHER_DOMAIN_AT:
-            # Clearly about another domain (养老保险, 车险) and not about ours: whatever topic
-            # words it shares with us (转移, 提醒, 报销), it is out of scope.
+        if other_domain >= OTHER_DOMAIN_AT and other_domain >= 2 * our_domain:
+            # Clearly about another domain (养老保险, 车险) far more than about ours: whatever
+            # topic words it shares with us (转移, 提醒, 报销, 个人账户), it is out of scope.
             oos = Scored(self.fallback, round(other_domain, 4), other_domain, 0.0, "")
             ranking = (oos, *(r for r in ranking if r.intent != self.fallback))[:3]
         threshold = MIN_EVIDENCE_IN_DOMAIN if our_domain > 0 else MIN_EVIDENCE

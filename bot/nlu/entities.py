@@ -35,6 +35,14 @@ Documented decisions:
   overrides their former scheme); otherwise the *last* mention wins because users tell
   their history first and the current situation last ("以前在公司，现在灵活就业").
 * Cause precedence: employer beats personal ("辞职后公司没给交最后一个月" is employer).
+  Gender: the first own-gender mention (男的/女职工/性别:女); 女儿/子女/妇女 are ignored.
+* Money: a number is money when it carries a unit (元/块/¥/rmb), a magnitude (千/万/k/w)
+  or 多/左右 with a value >= 100; a bare number only when a money word is adjacent
+  (基数6000, 工资是5000, 交了350, 6000的基数). The role comes from that adjacent word, else
+  the closest money word earlier in the clause. Ranges ("四五千") are not guessed, and a
+  final digit before a counter belongs to the counter ("一万一个月" = 10000 per month).
+* "10.8" / "10/8" is a date only beside a date word (截止10.8, 10.8前, 10.8号), and invalid
+  dates ("2月30日", "下个月30号" in January) are dropped without re-reading their parts.
 """
 
 from __future__ import annotations
@@ -122,10 +130,12 @@ _BIG_UNIT: Final[dict[str, int]] = {
     "万": 10**4, "萬": 10**4, "w": 10**4, "W": 10**4, "亿": 10**8, "億": 10**8,
 }  # fmt: skip
 
+_CN_DIGIT_DECIMAL: Final = {k: Decimal(v) for k, v in _CN_DIGIT.items()}
 _CND: Final = "零〇一二两俩三四五六七八九壹贰叁肆伍陆柒捌玖"  # Chinese digit characters
 _CNU: Final = "十拾百佰千仟万萬亿億"  # Chinese unit characters
 _PLAIN_RE: Final = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 _NUM_TOKEN_RE: Final = re.compile(r"[0-9]+(?:\.[0-9]+)?|.", re.S)
+_SINGLE_DIGITS: Final = frozenset(Decimal(n) for n in range(1, 10))
 _POINT_RE: Final = re.compile(r"(.+?)点([零〇一二三四五六七八九]+)(.*)")
 
 
@@ -143,6 +153,11 @@ def cn_to_number(s: str) -> Decimal | None:
     ("一百零五" = 105). A run of bare digits is read positionally ("二〇二六" = 2026).
     Returns None for anything that is not a well-formed number ("万一", "三四千").
     """
+    if s.isascii() and s.isdigit():  # fast path: most numbers are plain Arabic
+        return Decimal(s)
+    single = _CN_DIGIT_DECIMAL.get(s)
+    if single is not None:
+        return single
     s = s.strip()
     if not s:
         return None
@@ -228,9 +243,6 @@ def _parse_units(tokens: list[str]) -> Decimal | None:
     return _tidy(total + wan + section)
 
 
-_SINGLE_DIGITS: Final = frozenset(Decimal(n) for n in range(1, 10))
-
-
 # ---------------------------------------------------------------------------
 # Shared pattern pieces and helpers
 # ---------------------------------------------------------------------------
@@ -302,7 +314,7 @@ _KW_DATE_RE: Final = re.compile(_alternation([*_REL_DAY, *_MONTH_REL, *_WEEK_REL
 _REL_MONTH_TAIL_RE: Final = re.compile(rf"的?(?P<d>{_DAY_NUM})(?:日|号)|(?P<end>底|末)")
 
 _NUM_DATE_RE: Final = re.compile(
-    rf"(?P<n1>[0-9{_CND}十]{{1,4}})"
+    rf"(?P<n1>[0-9{_CND}十]{{1,4}}+)"
     # 2026-10-08, 2026/10/8, 2026.10.8
     r"(?:(?P<iso>[-/.])(?P<iso_m>[0-9]{1,2})[-/.](?P<iso_d>[0-9]{1,2})(?![0-9])"
     # 2026年10月8日, 26年10月8号, 二〇二六年十月八日
@@ -460,15 +472,25 @@ def _dates(
                 day_of_month = day_of_month or value
                 _reserve(reserved, m.start(), m.end())
     for m in _KW_DATE_RE.finditer(text):
-        resolved, end = _keyword_date(m, text, today)
-        if resolved is not None and _is_free(reserved, m.start(), end):
+        try:
+            resolved, end = _keyword_date(m, text, today)
+        except (OverflowError, ValueError):  # only at the edges of the calendar (year 9999)
+            resolved, end = None, m.end()
+        if not _is_free(reserved, m.start(), end):
+            continue
+        # An invalid "下个月30号" still claims its span so "30号" is not re-read alone.
+        if resolved is not None or end > m.end():
             _reserve(reserved, m.start(), end)
+        if resolved is not None:
             found.append((m.start(), resolved))
     if numberish:
         for m in _NUM_DATE_RE.finditer(text):
             if not _is_free(reserved, m.start(), m.end()):
                 continue
-            resolved = _numeric_date(m, text, today)
+            try:
+                resolved = _numeric_date(m, text, today)
+            except (OverflowError, ValueError):
+                resolved = None
             if resolved is not None:
                 _reserve(reserved, m.start(), m.end())
                 found.append((m.start(), resolved))
@@ -485,12 +507,12 @@ def _dates(
 # ---------------------------------------------------------------------------
 
 _DUR_RE: Final = re.compile(
-    rf"(?P<n>[0-9{_CND}十拾百半][0-9.{_CND}十拾百]{{0,7}})多?"
-    r"(?:(?P<y>年)(?P<yh>半)?多?(?![级度代纪龄份前])"
+    rf"(?P<n>[0-9{_CND}十拾百半][0-9.{_CND}十拾百]{{0,7}}+)(?:多(?!少))?"
+    r"(?:(?P<y>年)(?P<yh>半)?(?:多(?!少))?(?![级度代纪龄份前])"
     # "15年3月" is a date, not fifteen years and a stray month
     rf"(?!(?:零|又)?[0-9{_CND}十]{{1,3}}月)"
     rf"(?:(?:零|又)?(?P<ym>[0-9{_CND}十][0-9.{_CND}十]{{0,3}})多?个(?P<ymh>半)?多?月)?"
-    r"|个(?P<mh>半)?多?(?P<m>月)"
+    r"|个(?P<mh>半)?(?:多(?!少))?(?P<m>月)"
     r"|(?P<m2>月)"
     r"|个?(?P<d>天|工作日|自然日|日(?=内|之内|以内|后|之后))"
     r"|个?(?P<w>星期|礼拜|周)(?!岁|[一二三四五六日天末1-7])"
@@ -632,7 +654,7 @@ def _year_phrase(
 _MONEY_RE: Final = re.compile(
     rf"(?P<num>[0-9{_CND}十拾](?:[0-9]{{0,2}}(?:,[0-9]{{3}})+(?![0-9])|[0-9]*)(?:\.[0-9]+)?"
     rf"(?:[{_CND}{_CNU}kKwW]|[0-9](?![0-9]))*)"
-    r"(?P<approx>多|余)?"
+    r"(?P<approx>多(?!少)|余)?"
     r"(?P<unit>块钱|块|元钱|元(?!旦)|圆|rmb|人民币)?"
     r"(?P<about>左右|上下)?"
 )
@@ -645,6 +667,7 @@ _NOT_MONEY_NEXT: Final = frozenset(
 # 10000 per month, not 11000.
 _COUNTER: Final = frozenset("个年月天周次人岁")
 _DIGITS: Final = "0123456789"
+_DIGITS_COMMA: Final = _DIGITS + ","
 
 _MONEY_KW: Final[dict[str, MoneyRole | None]] = {
     "缴费基数": "base", "缴纳基数": "base", "参保基数": "base", "基数": "base",
@@ -708,7 +731,7 @@ def _money(text: str, reserved: bytearray) -> tuple[Money, ...]:
         if not _is_free(reserved, start, end):
             continue
         num, unit = m.group("num"), m.group("unit")
-        if len(num) - len(num.lstrip(_DIGITS + ",")) - num.count(",") >= 11:
+        if len(num) >= 11 and len(num) - len(num.lstrip(_DIGITS_COMMA)) - num.count(",") >= 11:
             continue  # phone or ID-card number
         if (
             unit is None
@@ -717,7 +740,7 @@ def _money(text: str, reserved: bytearray) -> tuple[Money, ...]:
             and text[end] in _COUNTER
             and len(num) >= 2
             and num[-1] in _CN_DIGIT
-            and num[-2] in _CNU
+            and (num[-2] in _CNU or cn_to_number(num) is None)
         ):
             num, end = num[:-1], end - 1
         value = cn_to_number(num.replace(",", ""))
@@ -731,7 +754,7 @@ def _money(text: str, reserved: bytearray) -> tuple[Money, ...]:
             continue  # "一块交" means "together"
         approx = m.group("approx") is not None or m.group("about") is not None
         # A bare number is money only right next to a money word, and never a single digit.
-        bare = not (has_unit or any(c in _MAGNITUDE for c in num) or (approx and value >= 100))
+        bare = not (has_unit or not _MAGNITUDE.isdisjoint(num) or (approx and value >= 100))
         if bare and value < 10:
             continue
         role = _adjacent_role(text, start)
@@ -770,8 +793,8 @@ _SCHEME_WORDS: Final[dict[str, tuple[bool, Scheme]]] = {
     "厂里": (False, "employee"), "入职": (False, "employee"),
 }  # fmt: skip
 _SCHEME_RE: Final = re.compile(_alternation(list(_SCHEME_WORDS)))
-# 快退休 / 办退休 / 退休前 / 退休年龄 talk about a future retirement: not retired yet.
-_NOT_RETIRED_PREV: Final = frozenset("快要到等办想离距才能")
+# 快退休 / 办退休 / 50岁退休 / 退休前 / 退休年龄 talk about a future retirement.
+_NOT_RETIRED_PREV: Final = frozenset("快要到等办想离距才能岁")
 _NOT_RETIRED_NEXT: Final = ("前", "年龄", "手续", "条件", "时", "的时候")
 
 _EMPLOYER_RE: Final = re.compile(
@@ -852,6 +875,9 @@ def _number_choice(text: str) -> int | None:
 # ---------------------------------------------------------------------------
 
 
+_NOTHING: Final = Entities()
+
+
 def extract(text: str, today: dt.date) -> Entities:
     """Extract all entities from one normalised message; never raises on odd input."""
     # One byte per character; set where a more specific entity already claimed the text.
@@ -875,6 +901,12 @@ def extract(text: str, today: dt.date) -> Entities:
     elif _PERSONAL_RE.search(text):
         cause = "personal"
 
+    scheme, gender, choice = _scheme(text), _gender(text), _number_choice(text)
+    if not (
+        months or days or years or amounts or dates or day_of_month
+        or scheme or cause or gender or choice
+    ):  # fmt: skip
+        return _NOTHING  # immutable, so sharing it is safe and saves the constructor
     return Entities(
         months=months,
         days=days,
@@ -882,10 +914,10 @@ def extract(text: str, today: dt.date) -> Entities:
         amounts=amounts,
         dates=dates,
         day_of_month=day_of_month,
-        scheme=_scheme(text),
+        scheme=scheme,
         cause=cause,
-        gender=_gender(text),
-        number_choice=_number_choice(text),
+        gender=gender,
+        number_choice=choice,
     )
 
 
@@ -925,10 +957,12 @@ def place_roles(text: str, spans: Sequence[tuple[int, int]]) -> list[str]:
         after = _ROLE_AFTER_RE.match(text, end)
         # "A转入B" uses 转入 as a connective, which the pair rule below handles.
         connective = (
-            after is not None and i + 1 < len(spans) and spans[i + 1][0] - after.end() in (0, 1)
+            after is not None
+            and i + 1 < len(spans)
+            and text[after.end() : spans[i + 1][0]] in ("", "了", "到")
         )
         if after is not None and not connective:
-            roles[i] = "origin" if after.group("role")[1] == "出" else "destination"
+            roles[i] = "origin" if after.group("role").endswith("出") else "destination"
             continue
         prev_end = spans[i - 1][1] if i and valid[i - 1] and spans[i - 1][1] <= start else 0
         before = _clause_window(text, start, min(8, start - prev_end))
@@ -948,4 +982,11 @@ def place_roles(text: str, spans: Sequence[tuple[int, int]]) -> list[str]:
             continue
         roles[i] = "origin"
         roles[i + 1] = "destination"
+    # "在A交了5年,想转到B": with a destination but no origin, the place the user says
+    # they are "在" before it is where the insurance currently is.
+    if "destination" in roles and "origin" not in roles:
+        for i in range(roles.index("destination")):
+            if roles[i] == "unknown" and valid[i] and text[: spans[i][0]].endswith("在"):
+                roles[i] = "origin"
+                break
     return roles

@@ -26,7 +26,6 @@ so a message costs a few microseconds. Guards, by how much a name can be trusted
 from __future__ import annotations
 
 import gc
-
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -95,8 +94,8 @@ class _Bucket(NamedTuple):
     typo_max: int  # length of the longest typo with these first two characters (0: none)
 
 
-# A place cue right before a weak name: 在开封, 从大同, 回日照, 是安康(人).
-_LEFT_CUES = frozenset("在从到去回来往至是和与及跟同由自转调迁离住于")
+# A place cue right before a weak name: 在开封, 从大同, 回日照, 是安康(人), 老家大理, 请问大同.
+_LEFT_CUES = frozenset("在从到去回来往至是和与及跟同由自转调迁离住于家问")
 # ... or right after it: 开封医保, 大同市, 日照人, 安康的.
 _RIGHT_CUES = (
     "市", "省", "县", "区", "州", "医保", "社保", "医疗", "参保", "户口", "户籍", "人", "的", "本地",
@@ -105,6 +104,8 @@ _RIGHT_CUES = (
     "职工", "居民", "城乡", "灵活", "新农合", "异地", "老家", "当地", "政府", "医院", "定居", "落户",
     "退休", "参加", "农村", "哪", "怎", "能", "可以", "要", "有", "吗",
 )  # fmt: skip
+# Characters that attach to a place name (福州人, 乐清市); they never make it part of a word.
+_SUFFIXES = frozenset("人市省县区籍")
 # Text between two mentions that still makes the first one context for the second (北京的朝阳区).
 _ADJACENT_GAPS = frozenset({"", " ", "的"})
 
@@ -282,46 +283,65 @@ class PlaceResolver:
         if guard is _Guard.STRONG:
             return 1
         surface = entry.surface
-        n = len(text)
         before = text[p - 1] if p else ""
-        after = text[end] if end < n else ""
-        left_glue = right_glue = False
-        if before or after:
-            edge_first = self._edges.get(surface[0])
-            edge_last = self._edges.get(surface[-1])
-            # A place just before is no glue (南通|通州 although 通通 is a word).
-            adjacent = bool(found) and found[-1].end == p
-            left_glue = (bool(before) and not adjacent and edge_first is not None
-                         and before in edge_first[0])
-            right_glue = bool(after) and edge_last is not None and after in edge_last[1]
+        after = text[end] if end < len(text) else ""
+        # A cue or a place right before the name outweighs a word that the character before
+        # would form with it (从|中山 although 从中 is a word). After a real name only a suffix
+        # does (乐清|人 although 清人 is a word); other cues are often verbs that glue (广周|到
+        # is 周到, not a typo of 广州).
+        left_cue = before in _LEFT_CUES or (bool(found) and found[-1].end == p)
+        right_cue = text.startswith(_RIGHT_CUES, end)
+        left_glue = bool(before) and not left_cue and before in self._edge(surface[0])[0]
+        right_glue = (bool(after) and after in self._edge(surface[-1])[1]
+                      and (entry.typo or after not in _SUFFIXES))
         if guard is _Guard.NAME2:
             if left_glue and right_glue:
-                return -1
-            if (left_glue or right_glue) and self._overlapped(text, p, end):
-                return 0
+                return -1  # 医保|定点
+            if (left_glue or right_glue) and self._overlapped(text, p, end, strong_only=False):
+                return 0  # 医保|山东: 山东, not 保山
             return 1
         if left_glue or right_glue:
             return -1
+        # 从江|苏: the province 江苏, not the county 从江; and a county name that starts with a
+        # cue character gives way to any name (从化|德 is "from 化德").
+        if self._overlapped(text, p, end, strong_only=surface[0] not in _LEFT_CUES):
+            return 0
         if guard is _Guard.COUNTY:
             return 1
         # CUED: a place cue on either side, or the name standing alone.
-        if before in _LEFT_CUES or text.startswith(_RIGHT_CUES, end):
+        if left_cue or right_cue:
             return 1
-        if found and found[-1].end == p:
-            return 1  # right after another place: 河南开封
         alone_left = not before or not _is_cjk(before)
         alone_right = not after or not _is_cjk(after)
         return 1 if alone_left and alone_right else -1
 
-    def _overlapped(self, text: str, p: int, end: int) -> bool:
-        """Does a name start inside (p, end) and reach beyond end?"""
+    def _edge(self, ch: str) -> tuple[str, str]:
+        return self._edges.get(ch, ("", ""))
+
+    def _overlapped(self, text: str, p: int, end: int, *, strong_only: bool) -> bool:
+        """Does a name start inside (p, end) and reach beyond end?
+
+        With ``strong_only``, only a province/prefecture name that is not itself glued to the
+        next word counts (从江苏 yields 江苏; 昆山东部 keeps 昆山, as 东部 is a word).
+        """
         for q in range(p + 1, end):
             bucket = self._index.get(text[q : q + 2])
             if bucket is None:
                 continue
             for entry in bucket.entries:
-                if q + len(entry.surface) > end and text.startswith(entry.surface, q):
-                    return entry.guard is not _Guard.STOP
+                stop = q + len(entry.surface)
+                if stop <= end or not text.startswith(entry.surface, q):
+                    continue
+                if entry.guard is _Guard.STOP:
+                    return False
+                if not strong_only:
+                    return True
+                if entry.guard is _Guard.STRONG:
+                    return True
+                if entry.guard is _Guard.NAME2:
+                    after = text[stop] if stop < len(text) else ""
+                    glued = bool(after) and after in self._edge(entry.surface[-1])[1]
+                    return not glued or text.startswith(_RIGHT_CUES, stop)
         return False
 
     @staticmethod

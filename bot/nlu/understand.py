@@ -13,7 +13,7 @@ from bot.nlu.normalize import normalize
 from intents import ALL
 
 if TYPE_CHECKING:
-    from bot.nlu.places import Places, PlaceResolver
+    from bot.nlu.places import PlaceResolver, Places
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@
   }
 
   // textContent only: replies are never interpreted as HTML.
-  function bubble(role, text) {
+  function bubble(role, text, first) {
     var row = document.createElement("div");
     row.className = "msg " + role;
     var avatar = document.createElement("div");
@@ -58,8 +58,12 @@
     body.textContent = text;
     row.appendChild(avatar);
     row.appendChild(body);
-    log.appendChild(row);
-    log.scrollTop = log.scrollHeight;
+    if (first) {
+      log.insertBefore(row, log.firstChild);
+    } else {
+      log.appendChild(row);
+      log.scrollTop = log.scrollHeight;
+    }
     return row;
   }
 
@@ -99,7 +103,7 @@
         }
         if (payload.key === "RESET") {
           localStorage.setItem(HISTORY_KEY, "[]");
-          log.textContent = "";
+          while (log.children.length > 1) log.removeChild(log.lastChild);  // keep the welcome
         }
         bubble("bot", result.data.reply);
         remember("bot", result.data.reply);
@@ -143,7 +147,8 @@
     .then(function (resp) { return resp.json(); })
     .then(function (data) {
       showMenu(data.items || []);
-      if (!history.length && data.welcome) bubble("bot", data.welcome);
+      // The welcome heads every conversation; it is not part of the stored history.
+      if (data.welcome) bubble("bot", data.welcome, true);
     })
     .catch(function () { note("菜单加载失败"); });
   input.focus();
