@@ -14,6 +14,7 @@ from bot.dialog.render import templates
 from bot.dialog.state import clear_state
 from bot.dialog.types import Answer
 from bot.nlu.understand import NLU
+from bot.reminders import forget_subscriptions
 from bot.settings import TZ, Settings
 from bot.storage.base import Storage
 
@@ -50,5 +51,6 @@ class Pipeline:
         return await self.dialog.respond(user, text, today)
 
     async def forget(self, user: str) -> None:
-        """Delete everything stored about ``user`` (unsubscribe)."""
+        """Delete everything stored about ``user`` (unsubscribe): conversation and reminders."""
         await clear_state(self.storage, user)
+        await forget_subscriptions(self.storage, user)

@@ -1,8 +1,93 @@
 """Checking the personal-account balance and how much is credited each month."""
 
+from bot.dialog.figures import figure
+from bot.dialog.types import Figure, Part, Reply, Turn
+from bot.policy import (
+    ExplanationKey,
+    MemberStatus,
+    Scheme,
+    fmt_number,
+    is_estimate,
+    monthly_account_credit,
+)
 from intents.base import Intent
 
+# "每月返多少 / 划入多少": the user asks about the monthly credit, not how to look it up.
+_CREDIT_WORDS = (
+    "返", "划", "打入", "打多少", "进账户", "进多少", "入账", "每月", "每个月", "存多少",
+    "有钱进", "单位交的",
+)  # fmt: skip
+# "怎么少了 / 没返": the user sees less money than expected.
+_LESS_WORDS = (
+    "少了", "变少", "越来越少", "怎么少", "减少", "没返", "不返", "没有返", "没钱进", "没进钱",
+    "没到账", "被扣",
+)  # fmt: skip
+
+
+def _explain(key: ExplanationKey, fields: dict[str, str]) -> Part:
+    return Part(f"explain/{key}", fields)
+
+
+async def handle(turn: Turn) -> Reply:
+    """How to check the balance; the monthly credit when asked (2% of the base in service)."""
+    city = turn.slots.city
+    fields = {"city": city or "当地", "place": city or "当地", "wait": ""}
+    scheme = turn.slots.scheme
+    steps = (
+        Part("balance/steps_app"),
+        Part("balance/steps_e_card"),
+        Part("balance/steps_local", fields),
+        Part("balance/steps_counter"),
+    )
+    check = (Part("balance/check"),)
+    less = any(w in turn.text for w in _LESS_WORDS)
+    credit_asked = not less and any(w in turn.text for w in _CREDIT_WORDS)
+    if not (less or credit_asked or turn.slots.base is not None):
+        key = "balance/check_answer_city" if city else "balance/check_answer"
+        return Reply(answer=(Part(key, fields),), steps=steps, check=check)
+
+    status = MemberStatus.RETIRED if scheme == "retired" else MemberStatus.IN_SERVICE
+    plan = {"resident": Scheme.RESIDENT, "flexible": Scheme.FLEXIBLE}.get(scheme or "")
+    credit = monthly_account_credit(
+        status, city=turn.ctx.city(city), base=turn.slots.base, scheme=plan or Scheme.EMPLOYEE
+    )
+    if (
+        credit_asked
+        and credit.rule is ExplanationKey.CREDIT_PERCENT_OF_BASE
+        and credit.amount is None
+        and "base" not in turn.asked
+    ):
+        # The figure is the point of the question and one number makes it exact: ask once.
+        return Reply(answer=(Part("balance/ask_base"),), ask="base")
+
+    answer: list[Part] = [Part("balance/why_less")] if less else []
+    figures: tuple[Figure, ...] = ()
+    if credit.display is not None:
+        amount = {**fields, "amount": credit.display}
+        if status is MemberStatus.RETIRED:
+            answer.append(Part("balance/credit_retiree_amount", amount))
+        else:
+            base = fmt_number(turn.slots.base) if turn.slots.base is not None else ""
+            answer.append(Part("balance/credit_amount", {**amount, "base": base}))
+        figures = (figure("monthly_credit", "每月划入个人账户", credit.display, credit),)
+    if scheme == "flexible" and credit.rule is ExplanationKey.CREDIT_PERCENT_OF_BASE:
+        answer.append(Part("balance/credit_flexible"))
+    if not less or credit.rule is not ExplanationKey.CREDIT_PERCENT_OF_BASE:
+        answer.append(_explain(credit.rule, fields))
+    answer += [_explain(k, fields) for k in credit.notes]
+    if credit.rule is ExplanationKey.RETIREE_SET_BY_PROVINCE:
+        answer.append(Part("balance/where_retiree", fields))
+    return Reply(
+        answer=tuple(answer),
+        figures=figures,
+        steps=steps,
+        check=check,
+        estimate=is_estimate(credit),
+    )
+
+
 INTENT = Intent(
+    handler=handle,
     id="balance",
     extra={"topic": "医保余额"},
     description="余额查询、每月划入个人账户多少（在职/退休）",

@@ -1,8 +1,135 @@
 """Years required for lifelong cover; paying after retirement; being short of years."""
 
+from dataclasses import dataclass
+from decimal import Decimal
+
+from bot.dialog.figures import figure
+from bot.dialog.render import render_part
+from bot.dialog.types import Figure, Part, Reply, Turn
+from bot.policy import (
+    ExplanationKey,
+    Provenance,
+    Sex,
+    contribution_years_shortfall,
+    fmt_number,
+    is_estimate,
+)
 from intents.base import Intent
 
+# The user wants a number for their own case: worth asking for the years they have paid.
+_SHORTFALL_WORDS = ("够不够", "够了吗", "差几年", "差多少", "还差", "还要交几年", "还要交多少年")
+_DEEMED_WORDS = ("视同", "实际缴费")
+
+
+@dataclass(frozen=True)
+class _Basis:
+    """A figure's own basis and sources when it shows only part of a policy result."""
+
+    basis: str
+    provenance: tuple[Provenance, ...]
+
+
+def _span(values: tuple[Decimal, Decimal] | tuple[int, int]) -> str:
+    # "15" when both ends agree, "20–25" while the user's sex is unknown.
+    return "–".join(dict.fromkeys(fmt_number(v) for v in values))
+
+
+async def handle(turn: Turn) -> Reply:
+    """Whether more years are needed; with paid years known, how many and a rough cost."""
+    city = turn.slots.city
+    policy = turn.ctx.city(city)
+    rule = policy.required_years if policy else None
+    fields: dict[str, object] = {"city": city or "当地", "place": city or "当地", "wait": ""}
+    if rule:
+        fields |= {"male": rule.value.male, "female": rule.value.female}
+    steps = (
+        Part("contribution_years/steps_query", fields),
+        Part("contribution_years/steps_retire"),
+        Part("contribution_years/steps_counter"),
+    )
+    materials = (Part("contribution_years/materials"),)
+    check = (Part("contribution_years/check", fields),)
+    if turn.slots.scheme == "resident":
+        return Reply(answer=(Part("contribution_years/resident"),), check=check)
+
+    years = turn.slots.years
+    wants_number = any(w in turn.text for w in _SHORTFALL_WORDS)
+    if years is None and wants_number and "years" not in turn.asked:
+        return Reply(answer=(Part("contribution_years/ask_years"),), ask="years")
+
+    asks_deemed = any(w in turn.text for w in _DEEMED_WORDS)
+    deemed = [Part("contribution_years/deemed")] if asks_deemed else []
+    if years is None:
+        if turn.slots.scheme == "retired":
+            answer = [Part("contribution_years/retired")]
+        else:
+            general = "contribution_years/general_city" if city else "contribution_years/general"
+            answer = [Part(general, fields)]
+        answer += deemed
+        if rule:
+            answer += [
+                Part(f"explain/{ExplanationKey.REQUIRED_YEARS_CITY}", fields),
+                Part("contribution_years/city_rule", fields),
+            ]
+            if rule.value.min_actual:
+                answer.append(
+                    Part("contribution_years/min_actual", {"min_actual": rule.value.min_actual})
+                )
+        else:
+            answer.append(Part(f"explain/{ExplanationKey.REQUIRED_YEARS_REFERENCE}", fields))
+        return Reply(
+            answer=tuple(answer),
+            steps=steps,
+            materials=materials,
+            check=check,
+            estimate=rule is None,
+        )
+
+    sex = Sex(turn.slots.gender) if turn.slots.gender else None
+    result = contribution_years_shortfall(years, city=policy, sex=sex, base=turn.slots.base)
+    low, high = result.years_short
+    if low != high and "gender" not in turn.asked:
+        # Men and women need different years here, so the answer really depends on it.
+        return Reply(answer=(Part("contribution_years/ask_gender", fields),), ask="gender")
+
+    paid, required = fmt_number(years), _span(result.required_years)
+    numbers = {"paid": paid, "required": required, "short": _span(result.years_short)}
+    verdict = "enough" if high == 0 else "short"
+    if rule is None:
+        # Only the national reference is known: the verdict itself must say it is a reference.
+        verdict += "_reference"
+    answer = [Part(f"contribution_years/{verdict}", {**fields, **numbers}), *deemed]
+    if rule and sex is None:
+        answer.append(Part("contribution_years/city_rule", fields))
+    if result.min_actual_years:
+        answer.append(
+            Part("contribution_years/min_actual", {"min_actual": result.min_actual_years})
+        )
+    # Sex is already settled (asked or irrelevant) and the city rule shown above.
+    skip = {ExplanationKey.SEX_NEEDED, ExplanationKey.REQUIRED_YEARS_REFERENCE}
+    if high == 0:
+        skip |= {ExplanationKey.NEED_BASE, ExplanationKey.YEARS_ENOUGH}
+    answer += [Part(f"explain/{k}", fields) for k in result.notes if k not in skip]
+
+    basis = render_part(Part("contribution_years/basis_short", numbers))
+    short_value = f"{numbers['short']}年" if high else "0年（已够）"
+    figures: list[Figure] = [
+        figure("years_short", "还差缴费年限", short_value, _Basis(basis, result.provenance[:1]))
+    ]
+    if result.cost is not None and high > 0:
+        figures.append(figure("years_cost", "一次性补足约需", result.cost.display, result))
+    return Reply(
+        answer=tuple(answer),
+        figures=tuple(figures),
+        steps=steps,
+        materials=materials,
+        check=check,
+        estimate=is_estimate(result),
+    )
+
+
 INTENT = Intent(
+    handler=handle,
     id="contribution_years",
     extra={"topic": "医保缴费年限"},
     description="缴费年限要求、退休后是否还要交、年限不够怎么办",

@@ -1,8 +1,50 @@
 """Letting close relatives use the employee personal-account balance (家庭共济)."""
 
+import re
+
+from bot.dialog.types import Part, Reply, Turn
 from intents.base import Intent
 
+# The user's own scheme, not a relative's: "给老公交居民医保" names the husband's scheme.
+_SELF_RESIDENT = re.compile(r"我(?:是|的|交的是?|参加的是?|买的是?|只有)?(?:城乡)?(?:居民|新农合)")
+
+# "用我的余额给老公交居民医保": the user wants the account to pay a relative's premium.
+_PREMIUM_WORDS = ("交居民", "交医保", "代缴", "缴费", "交费", "交保费", "交新农合")
+
+
+async def handle(turn: Turn) -> Reply:
+    """Yes (for 职工医保), who and what it covers, then how to bind."""
+    city = turn.slots.city
+    fields = {"city": city or "当地", "place": city or "当地"}
+    if _SELF_RESIDENT.search(turn.text):
+        # A resident has nothing to share; say so first, then how the family can help instead.
+        answer = [Part("family_share/answer_resident")]
+    else:
+        answer = [Part("family_share/answer_city" if city else "family_share/answer", fields)]
+    answer += [
+        Part("family_share/who"),
+        Part("family_share/what"),
+        Part("family_share/only_employee"),
+    ]
+    if any(w in turn.text for w in _PREMIUM_WORDS):
+        answer.append(Part("family_share/premium", fields))
+    if city:
+        answer.append(Part("family_share/city_note", fields))
+    return Reply(
+        answer=tuple(answer),
+        steps=(
+            Part("family_share/steps_app"),
+            Part("family_share/steps_alipay"),
+            Part("family_share/steps_local", fields),
+            Part("family_share/steps_counter"),
+        ),
+        materials=(Part("family_share/materials"),),
+        check=(Part("family_share/check"),),
+    )
+
+
 INTENT = Intent(
+    handler=handle,
     id="family_share",
     extra={"topic": "家庭共济"},
     description="家庭共济：个人账户给配偶、父母、子女等近亲属使用及绑定方法",

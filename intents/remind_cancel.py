@@ -1,22 +1,108 @@
 """Stopping reminders."""
 
+from bot.dialog.types import Part, Reply, Turn
+from bot.reminders import cancel_subscriptions, list_subscriptions
 from intents.base import Intent
 
+_ALL = ("全部", "所有", "都取消", "全取消", "统统", "都不要", "都删")
+
+
+async def handle(turn: Turn) -> Reply:
+    """Cancel one reminder by its number, or all of them."""
+    if turn.storage is None:
+        return Reply(answer=(Part("common/fallback"),))
+    subs = await list_subscriptions(turn.storage, turn.user)
+    if not subs:
+        return Reply(answer=(Part("remind_cancel/none"),))
+    number = _number(turn)
+    if number is None and (len(subs) == 1 or any(w in turn.text for w in _ALL)):
+        gone = await cancel_subscriptions(turn.storage, turn.user, None)
+        if len(gone) == 1:
+            return Reply(answer=(Part("remind_cancel/cancelled", {"titles": gone[0].title}),))
+        return Reply(answer=(Part("remind_cancel/cancelled_all", {"count": len(gone)}),))
+    if number is None:
+        return Reply(answer=(Part("remind_cancel/which", {"count": len(subs)}),))
+    gone = await cancel_subscriptions(turn.storage, turn.user, number)
+    if not gone:
+        return Reply(answer=(Part("remind_cancel/not_found", {"n": number}),))
+    return Reply(answer=(Part("remind_cancel/cancelled", {"titles": gone[0].title}),))
+
+
+_ORDINALS = {
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+    "十": 10,
+}
+
+
+def _number(turn: Turn) -> int | None:
+    """ "取消2", "取消第二个", "第3个不要了"."""
+    if turn.entities.number_choice is not None:
+        return turn.entities.number_choice
+    text = turn.text
+    for i, ch in enumerate(text):
+        if ch.isdigit():
+            j = i
+            while j < len(text) and text[j].isdigit():
+                j += 1
+            return int(text[i:j])
+        if ch == "第" and i + 1 < len(text) and text[i + 1] in _ORDINALS:
+            return _ORDINALS[text[i + 1]]
+    return None
+
+
 INTENT = Intent(
+    handler=handle,
     id="remind_cancel",
     extra={"topic": "取消提醒"},
     description="取消缴费提醒、退订通知",
     slots=("which",),
     priority=2,
     keywords={
-        "取消提醒": 8.0, "取消订阅": 8.0, "退订": 8.0, "不要提醒": 8.0, "别提醒": 8.0,
-        "不用提醒": 8.0, "不需要提醒": 8.0, "关闭提醒": 8.0, "停止提醒": 8.0,
-        "删除提醒": 8.0, "删掉提醒": 8.0, "取消+提醒": 6.0, "取消+通知": 6.0,
-        "关闭+通知": 6.0, "关闭+提醒": 6.0, "关掉+提醒": 6.0, "关掉+通知": 6.0,
-        "删+提醒": 5.0, "别再发": 6.0, "不要再发": 6.0, "别发了": 6.0, "不要发": 5.0,
-        "别再提醒": 8.0, "不想收到": 6.0, "不想再收": 6.0, "烦": 1.5, "取消": 2.0,
-        "关闭": 1.5, "停掉": 2.0, "退掉": 2.0, "不要了": 1.5,
-        "不要+通知": 7.0, "别+通知": 6.0, "不要+提醒": 7.0, "别+推送": 6.0, "不要+推送": 6.0,
+        "取消提醒": 8.0,
+        "取消订阅": 8.0,
+        "退订": 8.0,
+        "不要提醒": 8.0,
+        "别提醒": 8.0,
+        "不用提醒": 8.0,
+        "不需要提醒": 8.0,
+        "关闭提醒": 8.0,
+        "停止提醒": 8.0,
+        "删除提醒": 8.0,
+        "删掉提醒": 8.0,
+        "取消+提醒": 6.0,
+        "取消+通知": 6.0,
+        "关闭+通知": 6.0,
+        "关闭+提醒": 6.0,
+        "关掉+提醒": 6.0,
+        "关掉+通知": 6.0,
+        "删+提醒": 5.0,
+        "别再发": 6.0,
+        "不要再发": 6.0,
+        "别发了": 6.0,
+        "不要发": 5.0,
+        "别再提醒": 8.0,
+        "不想收到": 6.0,
+        "不想再收": 6.0,
+        "烦": 1.5,
+        "取消": 2.0,
+        "关闭": 1.5,
+        "停掉": 2.0,
+        "退掉": 2.0,
+        "不要了": 1.5,
+        "不要+通知": 7.0,
+        "别+通知": 6.0,
+        "不要+提醒": 7.0,
+        "别+推送": 6.0,
+        "不要+推送": 6.0,
         "别发": 5.0,
         "不用+提醒": 7.0,
         "别+提醒": 7.0,

@@ -1,18 +1,133 @@
 """Setting up a payment-deadline reminder (and listing existing ones)."""
 
+from datetime import date, timedelta
+
+from bot.dialog.figures import figure, fmt_date
+from bot.dialog.types import Figure, Part, Reply, Turn
+from bot.policy import add_working_days, next_deadline, next_monthly_due
+from bot.reminders import add_subscription, list_subscriptions
 from intents.base import Intent
 
+# Default lead times: a week ahead to plan, the day before as a last call.
+LEAD_DAYS = (7, 1)
+TRANSFER_FOLLOW_UP_WORKING_DAYS = 15
+
+
+async def handle(turn: Turn) -> Reply:
+    """Set up a reminder with exact dates, or list the ones already set."""
+    if turn.storage is None:
+        return Reply(answer=(Part("common/fallback"),))
+    if any(w in turn.text for w in ("我的提醒", "哪些提醒", "提醒列表", "查看提醒", "有哪些")):
+        return await list_reply(turn)
+    s = turn.slots
+    city = s.city or ""
+    if "转移" in turn.text or "转出" in turn.text or "转入" in turn.text:
+        applied = s.date if s.date is not None and s.date <= turn.today else turn.today
+        result = add_working_days(applied, TRANSFER_FOLLOW_UP_WORKING_DAYS)
+        due, title, kind = result.day, render_title("transfer_title", {}), "transfer"
+        remind_on = [due]
+        figures: tuple[Figure, ...] = ()
+    else:
+        if (
+            s.day_of_month is not None
+            or "每月" in turn.text
+            or "每个月" in turn.text
+            or s.scheme == "flexible"
+        ):
+            deadline = next_monthly_due(turn.today, due_day=s.day_of_month)
+            title = render_title(
+                "monthly_title", {"day": deadline.due.day if s.day_of_month else "月底"}
+            )
+            if s.day_of_month is None:
+                title = title.replace("每月月底日前", "每月月底前")
+        else:
+            deadline = next_deadline(turn.today, city=turn.ctx.city(city))
+            title = deadline.basis.split("：")[0]
+        due, kind = deadline.due, deadline.kind.value
+        remind_on = [
+            due - timedelta(days=d) for d in LEAD_DAYS if due - timedelta(days=d) >= turn.today
+        ]
+        figures = (figure("deadline", "截止日", fmt_date(due), deadline),)
+    place_text = f"（{city}）" if city else ""
+    if not remind_on:
+        return Reply(
+            answer=(
+                Part("remind_subscribe/confirm_none", {"title": title, "due": fmt_date(due)}),
+            ),
+            figures=figures,
+        )
+    await add_subscription(turn.storage, turn.user, kind, title, city, due, remind_on, turn.today)
+    dates = "、".join(fmt_date(d) for d in sorted(remind_on))
+    return Reply(
+        answer=(
+            Part(
+                "remind_subscribe/confirm",
+                {"title": title, "place_text": place_text, "due": fmt_date(due), "dates": dates},
+            ),
+            Part("remind_subscribe/delivery_note"),
+        ),
+        figures=figures,
+        estimate=any(f.kind == "national" for f in figures),
+    )
+
+
+def render_title(block: str, fields: dict[str, object]) -> str:
+    from bot.dialog.render import render_part
+
+    return render_part(Part(f"remind_subscribe/{block}", fields))
+
+
+async def list_reply(turn: Turn) -> Reply:
+    assert turn.storage is not None
+    subs = await list_subscriptions(turn.storage, turn.user)
+    if not subs:
+        return Reply(answer=(Part("remind_subscribe/list_empty"),))
+    items = [Part("remind_subscribe/list_header")]
+    for n, sub in enumerate(subs, start=1):
+        nxt = sub.next_date(turn.today)
+        items.append(
+            Part(
+                "remind_subscribe/list_item",
+                {
+                    "n": n,
+                    "title": sub.title,
+                    "place_text": f"（{sub.city}）" if sub.city else "",
+                    "due": fmt_date(date.fromisoformat(sub.due)),
+                    "next": fmt_date(nxt) if nxt else "无（已过）",
+                },
+            )
+        )
+    return Reply(answer=tuple(items))
+
+
 INTENT = Intent(
+    handler=handle,
     id="remind_subscribe",
     extra={"topic": "医保缴费提醒"},
     description="订阅缴费截止提醒、查看我的提醒",
     slots=("kind", "city"),
     priority=1,
     keywords={
-        "提醒": 4.0, "提醒我": 5.0, "通知我": 5.0, "叫我": 2.5,
-        "订阅": 4.5, "记得": 2.0, "到时候": 2.0, "别忘了": 2.5, "别让我忘": 3.5,
-        "开启": 2.0, "设置": 1.5, "设个": 2.0, "定时": 2.5, "推送": 2.5, "提前": 1.5,
-        "我的提醒": 5.0, "提醒+哪些": 2.0, "喊我": 3.0, "到期": 1.5, "闹钟": 3.0,
+        "提醒": 4.0,
+        "提醒我": 5.0,
+        "通知我": 5.0,
+        "叫我": 2.5,
+        "订阅": 4.5,
+        "记得": 2.0,
+        "到时候": 2.0,
+        "别忘了": 2.5,
+        "别让我忘": 3.5,
+        "开启": 2.0,
+        "设置": 1.5,
+        "设个": 2.0,
+        "定时": 2.5,
+        "推送": 2.5,
+        "提前": 1.5,
+        "我的提醒": 5.0,
+        "提醒+哪些": 2.0,
+        "喊我": 3.0,
+        "到期": 1.5,
+        "闹钟": 3.0,
         "告诉我": 3.0,
         "告诉我一声": 5.5,
         "推送给我": 6.0,

@@ -111,8 +111,16 @@ def parse_divisions(text: str, source: str = "divisions.tsv") -> tuple[Division,
             raise RegionDataError(f"{where}: level {level!r} does not fit code {code}")
         if len(name) < 2:
             raise RegionDataError(f"{where}: bad name {name!r}")
-        div = Division(code, name, cast(Level, level), parent, city, province,
-                       _split_names(aliases), _split_names(weak))
+        div = Division(
+            code,
+            name,
+            cast(Level, level),
+            parent,
+            city,
+            province,
+            _split_names(aliases),
+            _split_names(weak),
+        )
         if any(len(a) < 2 for a in div.aliases):
             # One-character names (赵县 -> 赵) would fire on ordinary text.
             raise RegionDataError(f"{where}: alias shorter than two characters")
@@ -157,8 +165,9 @@ def _check_links(div: Division, divisions: Mapping[str, Division], source: str) 
         fail(f"parent {div.parent} / city {div.city} inconsistent")
 
 
-def parse_lexicon(text: str, divisions: tuple[Division, ...],
-                  source: str = "lexicon.tsv") -> Lexicon:
+def parse_lexicon(
+    text: str, divisions: tuple[Division, ...], source: str = "lexicon.tsv"
+) -> Lexicon:
     """Parse and validate the generated lexicon against the divisions."""
     by_code = {d.code: d for d in divisions}
     names = {n for d in divisions for n in d.names}
@@ -185,8 +194,9 @@ def parse_lexicon(text: str, divisions: tuple[Division, ...],
             edges[cols[1]] = (cols[2], cols[3])
         else:
             raise RegionDataError(f"{where}: cannot read {kind!r} row")
-    return Lexicon(MappingProxyType(typos), frozenset(stops), frozenset(mutes),
-                   MappingProxyType(edges))
+    return Lexicon(
+        MappingProxyType(typos), frozenset(stops), frozenset(mutes), MappingProxyType(edges)
+    )
 
 
 @lru_cache(maxsize=1)
@@ -197,5 +207,6 @@ def load_divisions() -> tuple[Division, ...]:
 
 @lru_cache(maxsize=1)
 def load_lexicon() -> Lexicon:
-    return parse_lexicon(LEXICON_PATH.read_text(encoding="utf-8"), load_divisions(),
-                         LEXICON_PATH.name)
+    return parse_lexicon(
+        LEXICON_PATH.read_text(encoding="utf-8"), load_divisions(), LEXICON_PATH.name
+    )

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,14 +23,15 @@ OUT_DIR = ROOT / "region_data"
 EXPECTED_VERSION = "2.0"
 
 # The 55 minority names as they appear inside autonomous-area names; "族" may or may not follow.
-ETHNIC_GROUPS = (
-    "蒙古 回 藏 维吾尔 苗 彝 壮 布依 朝鲜 满 侗 瑶 白 土家 哈尼 哈萨克 傣 黎 傈僳 佤 畲 高山 拉祜 水 "
-    "东乡 纳西 景颇 柯尔克孜 土 达斡尔 仫佬 羌 布朗 撒拉 毛南 仡佬 锡伯 阿昌 普米 塔吉克 怒 乌孜别克 "
-    "俄罗斯 鄂温克 德昂 保安 裕固 京 塔塔尔 独龙 鄂伦春 赫哲 门巴 珞巴 基诺"
-).split()
-_ETHNIC_SUFFIXES = sorted(
-    [g + "族" for g in ETHNIC_GROUPS] + ETHNIC_GROUPS, key=len, reverse=True
-)
+# fmt: off
+ETHNIC_GROUPS = [
+    "蒙古", "回", "藏", "维吾尔", "苗", "彝", "壮", "布依", "朝鲜", "满", "侗", "瑶", "白", "土家", "哈尼", "哈萨克", "傣",
+    "黎", "傈僳", "佤", "畲", "高山", "拉祜", "水", "东乡", "纳西", "景颇", "柯尔克孜", "土", "达斡尔", "仫佬", "羌", "布朗",
+    "撒拉", "毛南", "仡佬", "锡伯", "阿昌", "普米", "塔吉克", "怒", "乌孜别克", "俄罗斯", "鄂温克", "德昂", "保安", "裕固", "京",
+    "塔塔尔", "独龙", "鄂伦春", "赫哲", "门巴", "珞巴", "基诺",
+]
+# fmt: on
+_ETHNIC_SUFFIXES = sorted([g + "族" for g in ETHNIC_GROUPS] + ETHNIC_GROUPS, key=len, reverse=True)
 
 # Suffixes stripped to get the everyday short name, longest first. A stem must keep two or more
 # characters: one-character short names (赵县 -> 赵) would fire on ordinary text.
@@ -54,19 +55,40 @@ TYPO_WORD_FREQ = 50
 EDGE_WORD_FREQ = 100
 
 # Everyday domain words that must count as words when checking edges, whatever jieba says.
-DOMAIN_WORDS = (
-    "医保 社保 参保 投保 退保 停保 续保 断保 缴费 交费 余额 定点 报销 门诊 住院 账户 转移 接续 补缴 补交 "
-    "断缴 断交 城乡 居民 职工 灵活 就业 农合 家庭 共济 提取 提现 异地 就医 备案 年限 退休 生育 大病 保险 "
-    "基本 医疗 个人 单位 工作 户口 户籍 统筹 基金 起付 封顶 药店 医院 卡里 到账 多久 怎么 什么 可以 "
-    "能不能 需要 材料 办理 线上 线下 政策 标准"
-).split()
+# fmt: off
+DOMAIN_WORDS = [
+    "医保", "社保", "参保", "投保", "退保", "停保", "续保", "断保", "缴费", "交费", "余额", "定点", "报销", "门诊", "住院",
+    "账户", "转移", "接续", "补缴", "补交", "断缴", "断交", "城乡", "居民", "职工", "灵活", "就业", "农合", "家庭", "共济",
+    "提取", "提现", "异地", "就医", "备案", "年限", "退休", "生育", "大病", "保险", "基本", "医疗", "个人", "单位", "工作",
+    "户口", "户籍", "统筹", "基金", "起付", "封顶", "药店", "医院", "卡里", "到账", "多久", "怎么", "什么", "可以", "能不能",
+    "需要", "材料", "办理", "线上", "线下", "政策", "标准",
+]
+# fmt: on
 
 # Characters that users swap for a place character by sight or by input-method habit, beyond
 # same-pinyin characters (both directions are added).
 CONFUSABLE = {
-    "庄": "庒妆", "沈": "沉", "滨": "宾冰", "州": "洲川", "圳": "川训", "亳": "毫", "泸": "沪",
-    "乌": "鸟", "郴": "彬", "衢": "瞿渠", "濮": "璞", "儋": "担", "莞": "筦", "汕": "仙",
-    "邯": "甘", "郸": "单", "蚌": "棒", "埠": "阜部", "鄂": "颚", "蓟": "际", "淄": "滋",
+    "庄": "庒妆",
+    "沈": "沉",
+    "滨": "宾冰",
+    "州": "洲川",
+    "圳": "川训",
+    "亳": "毫",
+    "泸": "沪",
+    "乌": "鸟",
+    "郴": "彬",
+    "衢": "瞿渠",
+    "濮": "璞",
+    "儋": "担",
+    "莞": "筦",
+    "汕": "仙",
+    "邯": "甘",
+    "郸": "单",
+    "蚌": "棒",
+    "埠": "阜部",
+    "鄂": "颚",
+    "蓟": "际",
+    "淄": "滋",
 }
 
 
@@ -199,8 +221,9 @@ def load_jieba() -> dict[str, tuple[int, str]]:
     return words
 
 
-def build_divisions(source: dict[str, str], cur: Curation, words: dict[str, tuple[int, str]],
-                    report: list[str]) -> list[Division]:
+def build_divisions(
+    source: dict[str, str], cur: Curation, words: dict[str, tuple[int, str]], report: list[str]
+) -> list[Division]:
     municipalities = {"110000", "120000", "310000", "500000"}
     divisions: dict[str, Division] = {}
     for code in sorted(source):
@@ -220,8 +243,9 @@ def build_divisions(source: dict[str, str], cur: Curation, words: dict[str, tupl
                 parent = city = province
             else:  # 省直辖: 仙桃市, 济源市, 石河子市, 琼海市 act as their own prefecture
                 parent, city = province, code
-        divisions[code] = Division(code, name, level, parent, city, province,
-                                   derived_aliases(name, level))
+        divisions[code] = Division(
+            code, name, level, parent, city, province, derived_aliases(name, level)
+        )
 
     for code, alias in cur.add:
         if code not in divisions:
@@ -284,8 +308,13 @@ def _fuzzy(syllable: str) -> str:
     return syllable
 
 
-def build_typos(divisions: list[Division], table: dict[str, list[Division]], cur: Curation,
-                words: dict[str, tuple[int, str]], report: list[str]) -> dict[str, str]:
+def build_typos(
+    divisions: list[Division],
+    table: dict[str, list[Division]],
+    cur: Curation,
+    words: dict[str, tuple[int, str]],
+    report: list[str],
+) -> dict[str, str]:
     from pypinyin import Style, pinyin
 
     def reading(ch: str) -> str:
@@ -328,7 +357,7 @@ def build_typos(divisions: list[Division], table: dict[str, list[Division]], cur
             r = stem_readings[i]
             subs = strict[r] if len(stem) == 2 else fuzzy[_fuzzy(r)]
             for sub in (subs | confusable[ch]) - {ch}:
-                typo = stem[:i] + sub + stem[i + 1:]
+                typo = stem[:i] + sub + stem[i + 1 :]
                 candidates[typo].add(target)
                 if sub in confusable[ch]:
                     by_sight.add(typo)
@@ -352,8 +381,9 @@ def build_typos(divisions: list[Division], table: dict[str, list[Division]], cur
 # Word edges
 
 
-def build_edges(table: dict[str, list[Division]], typos: dict[str, str],
-                words: dict[str, tuple[int, str]]) -> dict[str, tuple[str, str]]:
+def build_edges(
+    table: dict[str, list[Division]], typos: dict[str, str], words: dict[str, tuple[int, str]]
+) -> dict[str, tuple[str, str]]:
     """For each character at the edge of a guarded surface, the characters that glue to it.
 
     left[c]: x such that x+c is a common two-character word; right[c]: y such that c+y is one.
@@ -386,13 +416,30 @@ def write_divisions(path: Path, divisions: list[Division]) -> None:
         "# code\tname\tlevel\tparent\tcity\tprovince\taliases\tweak",
     ]
     for d in divisions:
-        lines.append("\t".join([d.code, d.name, d.level, d.parent, d.city, d.province,
-                                ",".join(d.aliases), ",".join(d.weak)]))
+        lines.append(
+            "\t".join(
+                [
+                    d.code,
+                    d.name,
+                    d.level,
+                    d.parent,
+                    d.city,
+                    d.province,
+                    ",".join(d.aliases),
+                    ",".join(d.weak),
+                ]
+            )
+        )
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def write_lexicon(path: Path, typos: dict[str, str], stops: list[str], mutes: set[str],
-                  edges: dict[str, tuple[str, str]]) -> None:
+def write_lexicon(
+    path: Path,
+    typos: dict[str, str],
+    stops: list[str],
+    mutes: set[str],
+    edges: dict[str, tuple[str, str]],
+) -> None:
     lines = [
         "# Generated by scripts/gen_regions.py (jieba dict.txt, pypinyin, aliases.tsv). Do not edit.",
         "# typo\t<code>\t<surfaces>  one-character misspellings of a province/prefecture name",
@@ -432,11 +479,11 @@ def main(argv: list[str] | None = None) -> int:
     write_divisions(args.out / "divisions.tsv", divisions)
     official = {d.name for d in divisions}
     write_lexicon(args.out / "lexicon.tsv", typos, cur.stop, dropped_names(cur) & official, edges)
-    levels = defaultdict(int)
-    for d in divisions:
-        levels[d.level] += 1
-    print(f"divisions: {dict(levels)}; surfaces: {len(table)}; typos: {len(typos)}; "
-          f"stops: {len(set(cur.stop))}; edge chars: {len(edges)}")
+    levels = Counter(d.level for d in divisions)
+    print(
+        f"divisions: {dict(levels)}; surfaces: {len(table)}; typos: {len(typos)}; "
+        f"stops: {len(set(cur.stop))}; edge chars: {len(edges)}"
+    )
     if args.report:
         print("\n".join(report))
     return 0

@@ -220,10 +220,10 @@ class WeChatSender:
             self.fields("text", Content=content, MsgId=msg_id if msg_id else self.next_id())
         )
 
-    def event(self, event: str, create_time: int | None = None, **extra: Any) -> str:
+    def event(self, event: str, create_time: int | str | None = None, **extra: Any) -> str:
         fields = self.fields("event", Event=event, **extra)
         if create_time is not None:
-            fields["CreateTime"] = create_time
+            fields["CreateTime"] = int(create_time)
         return xml_message(fields)
 
     def query(

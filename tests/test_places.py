@@ -49,8 +49,9 @@ def _dev_rows() -> list[tuple[str, list[str]]]:
     return rows
 
 
-@pytest.mark.skipif(not DEV_TSV.exists() and os.environ.get("CI") != "true",
-                    reason=f"{DEV_TSV} not found")
+@pytest.mark.skipif(
+    not DEV_TSV.exists() and os.environ.get("CI") != "true", reason=f"{DEV_TSV} not found"
+)
 def test_dev_set_is_there() -> None:
     assert len(_dev_rows()) >= 50
 
@@ -177,8 +178,9 @@ def test_provinces_follow_cities() -> None:
         ("海南医保", [], ["海南省"]),
     ],
 )
-def test_provinces(resolver: PlaceResolver, text: str, expected_cities: list[str],
-                   expected_provinces: list[str]) -> None:
+def test_provinces(
+    resolver: PlaceResolver, text: str, expected_cities: list[str], expected_provinces: list[str]
+) -> None:
     places = resolver.resolve(normalize(text))
     assert places.cities == expected_cities
     assert places.provinces == expected_provinces
@@ -222,25 +224,95 @@ def test_traditional_characters(resolver: PlaceResolver, text: str, expected: st
 
 ORDINARY = [
     # common words that contain or resemble place names
-    "新农合", "大病医保", "买东西", "南北方", "中国", "城乡居民", "社保卡", "东方", "开发区", "社区",
-    "新区", "市区", "城区", "郊区", "和平", "永久", "长安", "城市", "平安", "资源", "合作医疗",
-    "公安局开证明", "世界大同", "长治久安", "日照时间", "各位来宾", "朝阳产业", "祝您身体安康",
-    "我在三明治店打工", "买了哈密瓜", "阿里巴巴员工医保怎么交", "开封后的药能退吗",
-    "中山大学附属医院能报销吗", "大理石地面", "四平八稳", "上高中的孩子怎么交医保",
-    "医保定点药店能刷卡吗", "保定点医院名单", "更新余额要多久", "交城乡居民医保",
-    "恍然大悟", "一视同仁", "价值连城", "生意兴隆", "车水马龙", "天长地久", "响彻云霄",
+    "新农合",
+    "大病医保",
+    "买东西",
+    "南北方",
+    "中国",
+    "城乡居民",
+    "社保卡",
+    "东方",
+    "开发区",
+    "社区",
+    "新区",
+    "市区",
+    "城区",
+    "郊区",
+    "和平",
+    "永久",
+    "长安",
+    "城市",
+    "平安",
+    "资源",
+    "合作医疗",
+    "公安局开证明",
+    "世界大同",
+    "长治久安",
+    "日照时间",
+    "各位来宾",
+    "朝阳产业",
+    "祝您身体安康",
+    "我在三明治店打工",
+    "买了哈密瓜",
+    "阿里巴巴员工医保怎么交",
+    "开封后的药能退吗",
+    "中山大学附属医院能报销吗",
+    "大理石地面",
+    "四平八稳",
+    "上高中的孩子怎么交医保",
+    "医保定点药店能刷卡吗",
+    "保定点医院名单",
+    "更新余额要多久",
+    "交城乡居民医保",
+    "恍然大悟",
+    "一视同仁",
+    "价值连城",
+    "生意兴隆",
+    "车水马龙",
+    "天长地久",
+    "响彻云霄",
     # ordinary 医保 questions without places
-    "医保断缴了怎么补", "个人账户余额怎么查", "新农合一年交多少钱", "大病医保怎么报销",
-    "城乡居民医保和职工医保有什么区别", "社保卡丢了怎么补办", "医保卡里的钱可以给家人用吗",
-    "灵活就业人员怎么交医保", "退休了还要交医保吗", "医保交满多少年可以终身享受",
-    "新生儿怎么办理医保", "异地就医怎么备案", "住院报销比例是多少", "门诊统筹怎么用",
-    "医保余额能取出来吗", "家庭共济怎么绑定", "孩子上学的医保在哪里交", "医保电子凭证怎么激活",
-    "医保停保了有什么影响", "我想问一下医保的事情", "医保卡密码忘了怎么办", "生育保险怎么报销",
-    "职工医保个人账户每月划入多少", "断交三个月还能补吗", "补缴要交滞纳金吗",
-    "转移接续需要什么材料", "医保关系转出后多久到账", "怎么查医保缴费记录", "慢特病门诊怎么申请",
-    "起付线是多少", "跨省异地就医直接结算", "单位没给交医保怎么办", "辞职后医保怎么办",
-    "医保和商业保险能同时报销吗", "提醒我下个月交医保", "取消提醒", "帮我转人工", "你好在吗",
-    "交了新农合还要交城乡居民医保吗", "开发区的社区医院能用医保吗", "市区的医院报销比例高吗",
+    "医保断缴了怎么补",
+    "个人账户余额怎么查",
+    "新农合一年交多少钱",
+    "大病医保怎么报销",
+    "城乡居民医保和职工医保有什么区别",
+    "社保卡丢了怎么补办",
+    "医保卡里的钱可以给家人用吗",
+    "灵活就业人员怎么交医保",
+    "退休了还要交医保吗",
+    "医保交满多少年可以终身享受",
+    "新生儿怎么办理医保",
+    "异地就医怎么备案",
+    "住院报销比例是多少",
+    "门诊统筹怎么用",
+    "医保余额能取出来吗",
+    "家庭共济怎么绑定",
+    "孩子上学的医保在哪里交",
+    "医保电子凭证怎么激活",
+    "医保停保了有什么影响",
+    "我想问一下医保的事情",
+    "医保卡密码忘了怎么办",
+    "生育保险怎么报销",
+    "职工医保个人账户每月划入多少",
+    "断交三个月还能补吗",
+    "补缴要交滞纳金吗",
+    "转移接续需要什么材料",
+    "医保关系转出后多久到账",
+    "怎么查医保缴费记录",
+    "慢特病门诊怎么申请",
+    "起付线是多少",
+    "跨省异地就医直接结算",
+    "单位没给交医保怎么办",
+    "辞职后医保怎么办",
+    "医保和商业保险能同时报销吗",
+    "提醒我下个月交医保",
+    "取消提醒",
+    "帮我转人工",
+    "你好在吗",
+    "交了新农合还要交城乡居民医保吗",
+    "开发区的社区医院能用医保吗",
+    "市区的医院报销比例高吗",
 ]
 
 
@@ -250,9 +322,7 @@ def test_no_false_places(resolver: PlaceResolver, text: str) -> None:
     assert places.mentions == [], places
 
 
-@pytest.mark.parametrize(
-    "text", ["朝阳区医保", "通州医保", "铁东区", "鼓楼区医院", "市中区"]
-)
+@pytest.mark.parametrize("text", ["朝阳区医保", "通州医保", "铁东区", "鼓楼区医院", "市中区"])
 def test_ambiguous_county_names_alone_are_skipped(resolver: PlaceResolver, text: str) -> None:
     assert resolver.resolve(text).cities == []
 
@@ -274,7 +344,10 @@ def test_mentions_carry_spans_and_roles() -> None:
     first, second = places.mentions
     assert (first.surface, first.start, first.end) == ("福州", 1, 3)
     assert (first.city, first.province, first.level, first.typo) == (
-        "福州市", "福建省", "prefecture", False,
+        "福州市",
+        "福建省",
+        "prefecture",
+        False,
     )
     assert (second.surface, second.start, second.end, second.city) == ("北京", 5, 7, "北京市")
     county = PlaceResolver.default().resolve("昆山").mentions[0]
@@ -343,11 +416,22 @@ def test_every_county_has_a_prefecture_level_city() -> None:
 @pytest.mark.parametrize(
     ("name", "alias"),
     [
-        ("福州市", "福州"), ("延边朝鲜族自治州", "延边"), ("湘西土家族苗族自治州", "湘西"),
-        ("黔东南苗族侗族自治州", "黔东南"), ("喀什地区", "喀什"), ("锡林郭勒盟", "锡林郭勒"),
-        ("内蒙古自治区", "内蒙古"), ("广西壮族自治区", "广西"), ("新疆维吾尔自治区", "新疆"),
-        ("张家港市", "张家港"), ("番禺区", "番禺"), ("浦东新区", "浦东"), ("昆山市", "昆山"),
-        ("义乌市", "义乌"), ("博尔塔拉蒙古自治州", "博尔塔拉"), ("神农架林区", "神农架"),
+        ("福州市", "福州"),
+        ("延边朝鲜族自治州", "延边"),
+        ("湘西土家族苗族自治州", "湘西"),
+        ("黔东南苗族侗族自治州", "黔东南"),
+        ("喀什地区", "喀什"),
+        ("锡林郭勒盟", "锡林郭勒"),
+        ("内蒙古自治区", "内蒙古"),
+        ("广西壮族自治区", "广西"),
+        ("新疆维吾尔自治区", "新疆"),
+        ("张家港市", "张家港"),
+        ("番禺区", "番禺"),
+        ("浦东新区", "浦东"),
+        ("昆山市", "昆山"),
+        ("义乌市", "义乌"),
+        ("博尔塔拉蒙古自治州", "博尔塔拉"),
+        ("神农架林区", "神农架"),
     ],
 )
 def test_derived_aliases(name: str, alias: str) -> None:

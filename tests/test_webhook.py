@@ -122,7 +122,7 @@ def log_output() -> Any:
 
 
 async def post(
-    client: Any, body: str | bytes, query: dict[str, str], **kwargs: Any
+    client: Any, body: str | bytes | AsyncIterator[bytes], query: dict[str, str], **kwargs: Any
 ) -> tuple[int, str]:
     resp = await client.post("/wechat", params=query, data=body, **kwargs)
     return resp.status, await resp.text()

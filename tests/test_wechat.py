@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 import xmltodict
@@ -272,7 +273,9 @@ def test_truncate_utf8_never_splits_a_character(text: str, limit: int) -> None:
 # -- safe mode --------------------------------------------------------------------------------
 
 
-def _envelope(sender: WeChatSender, plaintext: str, **kwargs: str) -> tuple[dict[str, str], dict]:
+def _envelope(
+    sender: WeChatSender, plaintext: str, **kwargs: str
+) -> tuple[dict[str, str], dict[str, Any]]:
     query, body = sender.encrypt(plaintext, **kwargs)  # type: ignore[arg-type]
     return query, parse_xml(body)
 

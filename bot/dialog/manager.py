@@ -166,11 +166,13 @@ def slots_from(u: Understanding, e: Entities) -> Slots:
             origin, origin_p = cities[0].city, cities[0].province
             destination, destination_p = cities[1].city, cities[1].province
         elif len(cities) >= 2 and destination is None:
-            other = next(m for m in cities if m.city != origin)
-            destination, destination_p = other.city, other.province
+            other = next((m for m in cities if m.city != origin), None)
+            if other is not None:
+                destination, destination_p = other.city, other.province
         elif len(cities) >= 2 and origin is None:
-            other = next(m for m in cities if m.city != destination)
-            origin, origin_p = other.city, other.province
+            other = next((m for m in cities if m.city != destination), None)
+            if other is not None:
+                origin, origin_p = other.city, other.province
         city, province = cities[0].city, cities[0].province
     elif u.provinces:
         province = u.provinces[0]

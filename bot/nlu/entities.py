@@ -880,6 +880,10 @@ _NOTHING: Final = Entities()
 
 def extract(text: str, today: dt.date) -> Entities:
     """Extract all entities from one normalised message; never raises on odd input."""
+    choice = _number_choice(text)
+    if choice is not None:
+        # A bare menu reply ("2", "第二个", "①") leaves no room for any other entity.
+        return Entities(number_choice=choice)
     # One byte per character; set where a more specific entity already claimed the text.
     reserved = bytearray(len(text))
     numberish = _HAS_NUMBERISH_RE.search(text) is not None
@@ -901,11 +905,10 @@ def extract(text: str, today: dt.date) -> Entities:
     elif _PERSONAL_RE.search(text):
         cause = "personal"
 
-    scheme, gender, choice = _scheme(text), _gender(text), _number_choice(text)
+    scheme, gender = _scheme(text), _gender(text)
     if not (
-        months or days or years or amounts or dates or day_of_month
-        or scheme or cause or gender or choice
-    ):  # fmt: skip
+        months or days or years or amounts or dates or day_of_month or scheme or cause or gender
+    ):
         return _NOTHING  # immutable, so sharing it is safe and saves the constructor
     return Entities(
         months=months,
@@ -917,7 +920,6 @@ def extract(text: str, today: dt.date) -> Entities:
         scheme=scheme,
         cause=cause,
         gender=gender,
-        number_choice=choice,
     )
 
 

@@ -45,12 +45,13 @@ def _t2s() -> tuple[OpenCC, frozenset[str]]:
     return converter, frozenset(gate)
 
 
-def _keep(ch: str) -> bool:
-    """Drop control/format characters, emoji and other symbols that carry no meaning here."""
+def _clean(ch: str) -> str:
+    """Control and format characters vanish (a zero-width space inside a word must not split
+    it); emoji and other symbols become a space, since they often stand between words."""
     cat = unicodedata.category(ch)
     if cat[0] == "C":  # Cc control, Cf format (zero-width joiners), Co private use, Cs surrogates
-        return False
-    return cat != "So" and cat != "Sk"  # emoji, dingbats, modifier symbols
+        return " " if ch in "\t\n\r" else ""
+    return " " if cat in ("So", "Sk") else ch
 
 
 _FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
@@ -66,7 +67,7 @@ def normalize(text: str) -> str:
     # Full-width ASCII (ＡＢＣ１２３，？) to half-width; NFKC would also fold other compatibility forms
     # (circled numbers, ㎡) that we want, so apply it after the explicit table.
     text = unicodedata.normalize("NFKC", text.translate(_FULLWIDTH))
-    text = "".join(ch if _keep(ch) else " " for ch in text)
+    text = "".join(map(_clean, text))
     text = _MENTION.sub(" ", text)
     converter, gate = _t2s()
     if not gate.isdisjoint(text):

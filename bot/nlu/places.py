@@ -140,8 +140,14 @@ class PlaceResolver:
     def _build(self, lexicon: Lexicon) -> tuple[dict[str, _Bucket], list[str]]:
         by_code = {d.code: d for d in self._divisions}
         targets = {
-            d.code: _Target(d.code, by_code[d.city].name if d.city else None,
-                            by_code[d.province].name, d.level, d.city, d.province)
+            d.code: _Target(
+                d.code,
+                by_code[d.city].name if d.city else None,
+                by_code[d.province].name,
+                d.level,
+                d.city,
+                d.province,
+            )
             for d in self._divisions
         }
         self._targets = targets
@@ -174,8 +180,9 @@ class PlaceResolver:
         return index, sorted(readings)
 
     @staticmethod
-    def _exact_entry(surface: str, divs: list[Division], weak: set[str],
-                     targets: Mapping[str, _Target]) -> _Entry:
+    def _exact_entry(
+        surface: str, divs: list[Division], weak: set[str], targets: Mapping[str, _Target]
+    ) -> _Entry:
         if len(divs) == 1:  # the common case, kept cheap for start-up
             top = _rank(divs[0])
             readings: tuple[_Target, ...] = (targets[divs[0].code],)
@@ -272,12 +279,21 @@ class PlaceResolver:
                 return end  # an ambiguous county name: skip it whole
             if entry.typo and end < len(text) and text[end] in "市省":
                 end += 1  # 福洲市: the suffix belongs to the mention
-            found.append(PlaceMention(text[p:end], p, end, chosen.city, chosen.province,
-                                      chosen.level, entry.typo, chosen.code))
+            found.append(
+                PlaceMention(
+                    text[p:end],
+                    p,
+                    end,
+                    chosen.city,
+                    chosen.province,
+                    chosen.level,
+                    entry.typo,
+                    chosen.code,
+                )
+            )
             return end
 
-    def _guard(self, entry: _Entry, text: str, p: int, end: int,
-               found: list[PlaceMention]) -> int:
+    def _guard(self, entry: _Entry, text: str, p: int, end: int, found: list[PlaceMention]) -> int:
         """1 = accept, -1 = reject this entry, 0 = give way to an overlapping later match."""
         guard = entry.guard
         if guard is _Guard.STRONG:
@@ -292,8 +308,11 @@ class PlaceResolver:
         left_cue = before in _LEFT_CUES or (bool(found) and found[-1].end == p)
         right_cue = text.startswith(_RIGHT_CUES, end)
         left_glue = bool(before) and not left_cue and before in self._edge(surface[0])[0]
-        right_glue = (bool(after) and after in self._edge(surface[-1])[1]
-                      and (entry.typo or after not in _SUFFIXES))
+        right_glue = (
+            bool(after)
+            and after in self._edge(surface[-1])[1]
+            and (entry.typo or after not in _SUFFIXES)
+        )
         if guard is _Guard.NAME2:
             if left_glue and right_glue:
                 return -1  # 医保|定点

@@ -1,0 +1,83 @@
+"""Intent classification: examples route to their own intent, the fallback and damping rules."""
+
+from collections import Counter
+
+import pytest
+
+from bot.nlu.understand import NLU
+from intents import ALL, BY_ID
+
+
+@pytest.fixture(scope="module")
+def nlu() -> NLU:
+    return NLU.default()
+
+
+def test_every_intent_has_its_declarations() -> None:
+    ids = [i.id for i in ALL]
+    assert len(ids) == len(set(ids)) == 15
+    for intent in ALL:
+        assert len(intent.examples) >= 25, intent.id
+        assert intent.keywords, intent.id
+        assert intent.handler is not None, intent.id
+
+
+@pytest.mark.parametrize("intent", ALL, ids=lambda i: i.id)
+def test_examples_route_to_their_intent_when_left_out(nlu: NLU, intent) -> None:
+    """Each example is classified with itself removed from the similarity index, so this
+    measures the keywords and the *other* examples, and catches keyword collisions."""
+    wrong = []
+    for example in intent.examples:
+        got = nlu.understand(example, leave_out=True).intent
+        if got != intent.id:
+            wrong.append(f"{example} -> {got}")
+    # A few borderline sentences may fall to a neighbour; more means a collision.
+    assert len(wrong) <= max(1, len(intent.examples) // 10), wrong
+
+
+def test_leave_one_out_accuracy_overall(nlu: NLU) -> None:
+    total = Counter()
+    for intent in ALL:
+        for example in intent.examples:
+            total[nlu.understand(example, leave_out=True).intent == intent.id] += 1
+    assert total[True] / sum(total.values()) >= 0.95
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("养老保险怎么转移", "out_of_scope"),  # shares 转移 with transfer
+        ("住房公积金怎么提取", "out_of_scope"),  # shares 提取 with withdraw
+        ("车险到期了提醒我", "out_of_scope"),  # shares 提醒 with remind_subscribe
+        ("意外险能报销门诊吗", "out_of_scope"),
+        ("明天会下雨吗", "out_of_scope"),
+        ("养老保险和医保都断了三个月有什么影响", "lapse_effects"),  # ours is named too
+        ("你好，医保怎么转到北京", "transfer"),  # greeting damped by a real question
+        ("你好", "greeting"),
+        ("转人工", "human"),
+        ("医保停了一个月要紧吗", "lapse_effects"),  # weak evidence but clearly our domain
+    ],
+)
+def test_domain_rules(nlu: NLU, text: str, intent: str) -> None:
+    assert nlu.understand(text).intent == intent
+
+
+def test_result_shape(nlu: NLU) -> None:
+    u = nlu.understand("从福州调到北京工作,医保里的钱能带走吗")
+    assert u.intent == "transfer"
+    assert 0.0 <= u.confidence <= 1.0
+    assert u.runner_up is not None and u.runner_up != u.intent
+    assert u.cities == ("福州市", "北京市")
+    assert u.provinces == ("福建省", "北京市")
+
+
+def test_gibberish_is_out_of_scope_with_low_topic_confidence(nlu: NLU) -> None:
+    u = nlu.understand("啊啊啊啊啊")
+    assert u.intent == "out_of_scope"
+    assert u.runner_up in BY_ID
+
+
+@pytest.mark.parametrize("text", ["", " ", "😀", "!!!", "\x00", "医" * 10_000])
+def test_hostile_text_never_raises(nlu: NLU, text: str) -> None:
+    u = nlu.understand(text)
+    assert u.intent in BY_ID

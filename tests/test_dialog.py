@@ -1,0 +1,145 @@
+"""Conversations: asking for what is missing, numbered follow-ups, context, reset, limits."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from bot.dialog.render import MAX_BYTES, Rendered, render_reply, templates
+from bot.dialog.types import Part, Reply
+from bot.pipeline import Pipeline
+from bot.policy import back_payment, late_fee, LapseCause
+from bot.settings import Settings
+from bot.storage import open_storage
+from region_data.city_policy import default_city_policies
+
+TODAY = date(2026, 11, 25)
+
+
+@pytest.fixture
+async def bot():
+    storage = open_storage("memory://")
+    pipeline = Pipeline(Settings(), storage)
+    yield pipeline
+    await storage.close()
+
+
+async def say(bot: Pipeline, text: str, user: str = "u") -> str:
+    return (await bot.respond(user, text, today=TODAY)).text
+
+
+def shenzhen_amount(months: int, base: Decimal | None = None) -> str:
+    result = back_payment(months, city=default_city_policies().city("深圳市"), base=base)
+    assert result.amount is not None
+    return result.amount.display
+
+
+async def test_missing_months_is_asked_then_answered(bot: Pipeline) -> None:
+    first = await bot.respond("u", "深圳医保补缴要多少钱", today=TODAY)
+    assert first.intent == "back_payment"
+    assert "几个月" in first.text
+    second = await bot.respond("u", "4个月", today=TODAY)
+    assert second.intent == "back_payment"
+    assert shenzhen_amount(4) in second.text == (second.text)  # 3200.00–3840.00元
+    assert "3200.00–3840.00元" in second.text
+
+
+async def test_missing_city_is_asked_then_bare_city_answers(bot: Pipeline) -> None:
+    first = await say(bot, "医保怎么转移")
+    assert "哪个城市" in first
+    second = await bot.respond("u", "福州转北京", today=TODAY)
+    assert second.intent == "transfer"
+    assert "福州市" in second.text and "北京市" in second.text and "跨省" in second.text
+
+
+async def test_question_is_asked_only_once(bot: Pipeline) -> None:
+    assert "几个月" in await say(bot, "补缴要多少钱")
+    # The user ignores the question and asks about the amount again: answer generally.
+    again = await say(bot, "补缴到底要多少钱")
+    assert "几个月" not in again.splitlines()[0]
+
+
+async def test_new_question_abandons_the_pending_one(bot: Pipeline) -> None:
+    assert "几个月" in await say(bot, "补缴要多少钱")
+    answer = await bot.respond("u", "医保卡的钱能取出来吗", today=TODAY)
+    assert answer.intent == "withdraw"
+
+
+async def test_late_fee_follow_up_uses_the_same_arrears(bot: Pipeline) -> None:
+    await say(bot, "深圳断了4个月 补缴多少钱")
+    ask = await bot.respond("u", "滞纳金呢?", today=TODAY)
+    assert ask.intent == "back_payment" and "多少天" in ask.text
+    answer = await say(bot, "30天")
+    expected = late_fee(Decimal("3200.00"), 30, LapseCause.UNKNOWN).display
+    assert expected == "48.00元"
+    assert expected in answer
+
+
+async def test_after_a_transfer_answer_how_long_is_progress_for_the_same_places(bot: Pipeline) -> None:
+    await say(bot, "南京的医保转到上海")
+    answer = await bot.respond("u", "那要多久?", today=TODAY)
+    assert answer.intent == "transfer_progress"
+    assert "南京市" in answer.text  # the origin's own timing is used
+
+
+async def test_reset_clears_the_conversation(bot: Pipeline) -> None:
+    assert "几个月" in await say(bot, "补缴要多少钱")
+    assert "重新开始" in await say(bot, "重新开始")
+    answer = await bot.respond("u", "4个月", today=TODAY)
+    assert answer.intent != "back_payment"  # nothing pending any more
+
+
+async def test_two_users_do_not_share_state(bot: Pipeline) -> None:
+    assert "几个月" in await say(bot, "深圳补缴要多少钱", user="a")
+    answer = await bot.respond("b", "4个月", today=TODAY)
+    assert "3200.00" not in answer.text
+
+
+def test_long_reply_moves_sections_behind_a_numbered_menu() -> None:
+    long_steps = tuple(Part("explain/paid_money_kept") for _ in range(30))
+    reply = Reply(
+        answer=(Part("explain/balance_moves"),),
+        steps=long_steps,
+        materials=(Part("transfer/materials"),),
+    )
+    rendered = render_reply(reply)
+    assert len(rendered.text.encode()) <= MAX_BYTES
+    assert "回复1查看办理步骤" in rendered.text and "回复2查看所需材料" in rendered.text
+    assert set(rendered.followups) == {"1", "2"}
+    assert all(len(t.encode()) <= MAX_BYTES for t in rendered.followups.values())
+
+
+async def test_numbered_follow_up_is_served_next_message(bot: Pipeline) -> None:
+    from bot.dialog.state import load_state, save_state
+
+    state = await load_state(bot.storage, "u")
+    state.followups = {"1": "【办理步骤】\n第一步", "2": "【所需材料】\n身份证"}
+    state.last_intent = "transfer"
+    await save_state(bot.storage, "u", state, 60)
+    assert (await say(bot, "2")).startswith("【所需材料】")
+    assert (await say(bot, "1")).startswith("【办理步骤】")
+
+
+async def test_real_long_answer_offers_its_sections(bot: Pipeline) -> None:
+    """Whatever answer is long enough to be split must make its numbers work."""
+    for question in ("南京医保转到上海要多久", "深圳断了4个月 补缴多少钱", "医保怎么转移 福州转北京"):
+        answer = await say(bot, question, user=question)
+        assert len(answer.encode()) <= MAX_BYTES
+        if "回复1" in answer:
+            follow = await say(bot, "1", user=question)
+            assert follow.startswith("【")
+
+
+def test_every_template_block_is_valid_and_renders() -> None:
+    """Every block parses, and filled with its own field names renders without leftovers."""
+    for key, template in templates().items():
+        assert template.is_valid(), key
+        sample = {name: f"<{name}>" for name in template.get_identifiers()}
+        text = template.substitute(sample)
+        assert "${" not in text and "$" not in text.replace("<", "").replace(">", ""), key
+        assert text.strip(), key
+        assert len(text.encode()) <= MAX_BYTES, key
+
+
+def test_rendered_type() -> None:
+    assert isinstance(render_reply(Reply(answer=(Part("common/reset"),))), Rendered)
