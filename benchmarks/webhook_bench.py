@@ -89,6 +89,12 @@ def signed_path() -> str:
     return f"/wechat?signature={sig}&timestamp={ts}&nonce={nonce}&openid=oBench"
 
 
+def cpu_seconds(pid: int) -> float:
+    """User+system CPU of a process: robust to other load on a shared machine, unlike req/s."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run(kind: str, port: int, storage: str, seconds: int, workdir: Path) -> dict[str, float]:
     env = {
         **os.environ,
@@ -122,6 +128,7 @@ def run(kind: str, port: int, storage: str, seconds: int, workdir: Path) -> dict
             capture_output=True,
             check=True,
         )
+        cpu_before = cpu_seconds(proc.pid)
         out = subprocess.run(
             ["taskset", "-c", "1", "wrk", "-t1", "-c32", f"-d{seconds}s", "--latency", "-s",
              str(lua), url],
@@ -129,10 +136,12 @@ def run(kind: str, port: int, storage: str, seconds: int, workdir: Path) -> dict
             text=True,
             check=True,
         ).stdout  # fmt: skip
+        cpu = cpu_seconds(proc.pid) - cpu_before
     finally:
         proc.terminate()
         proc.wait(10)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)", out)
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
@@ -145,6 +154,7 @@ def run(kind: str, port: int, storage: str, seconds: int, workdir: Path) -> dict
 
     return {
         "rps": rps,
+        "cpu_us": cpu / total * 1e6,
         "p50": ms(p50),
         "p99": ms(p99),
         "errors": float(non2xx.group(1)) if non2xx else 0.0,
@@ -168,14 +178,17 @@ def main() -> int:
                 storage = f"sqlite:///{tmp}/bench-{kind}.sqlite3"
             results[kind] = run(kind, 18600 + i, storage, args.seconds, Path(tmp))
     ceiling = results.get("bare", {}).get("rps")
+    bare_cpu = results.get("bare", {}).get("cpu_us")
     sys.stdout.write(
-        f"{'server':<10} {'req/s':>9} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7}  non-2xx\n"
+        f"{'server':<10} {'req/s':>9} {'ratio':>6} {'CPU us/req':>11} {'CPU ratio':>9} "
+        f"{'p50 ms':>7} {'p99 ms':>7}  non-2xx\n"
     )
     for kind, r in results.items():
         ratio = f"{r['rps'] / ceiling:.2f}" if ceiling else "-"
+        cpu_ratio = f"{bare_cpu / r['cpu_us']:.2f}" if bare_cpu else "-"
         sys.stdout.write(
-            f"{kind:<10} {r['rps']:>9.0f} {ratio:>6} {r['p50']:>7.2f} {r['p99']:>7.2f}  "
-            f"{int(r['errors'])}\n"
+            f"{kind:<10} {r['rps']:>9.0f} {ratio:>6} {r['cpu_us']:>11.0f} {cpu_ratio:>9} "
+            f"{r['p50']:>7.2f} {r['p99']:>7.2f}  {int(r['errors'])}\n"
         )
     return 0
 

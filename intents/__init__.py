@@ -39,4 +39,29 @@ ALL: tuple[Intent, ...] = (
 
 BY_ID: dict[str, Intent] = {intent.id: intent for intent in ALL}
 
-__all__ = ["ALL", "BY_ID", "Intent"]
+
+def corpus() -> list[tuple[str, str]]:
+    """Extra labelled messages (``intents/corpus/*.tsv``) as (intent id, text) pairs.
+
+    They widen what the similarity matcher has seen beyond each module's own examples. A line
+    accepting several intents counts for the first (preferred) one.
+    """
+    from importlib import resources
+
+    pairs: list[tuple[str, str]] = []
+    folder = resources.files("intents") / "corpus"
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".tsv"):
+            continue
+        for line in entry.read_text(encoding="utf-8").splitlines():
+            if line.startswith("#") or line.count("|") < 2:
+                continue
+            ids, _, text = line.split("|", 2)
+            first = ids.split(",")[0]
+            if first not in BY_ID:
+                raise ValueError(f"{entry.name}: unknown intent {first!r}")
+            pairs.append((first, text))
+    return pairs
+
+
+__all__ = ["ALL", "BY_ID", "Intent", "corpus"]

@@ -20,8 +20,10 @@ _CREDIT_WORDS = (
 # "怎么少了 / 没返": the user sees less money than expected.
 _LESS_WORDS = (
     "少了", "变少", "越来越少", "怎么少", "减少", "没返", "不返", "没有返", "没钱进", "没进钱",
-    "没到账", "被扣",
+    "没到账", "被扣", "为零", "是零", "0元", "没钱了",
 )  # fmt: skip
+# Only a question asking for an amount is worth a follow-up question for the base.
+_AMOUNT_WORDS = ("多少", "怎么算", "算一下")
 
 
 def _explain(key: ExplanationKey, fields: dict[str, str]) -> Part:
@@ -42,7 +44,7 @@ async def handle(turn: Turn) -> Reply:
     check = (Part("balance/check"),)
     less = any(w in turn.text for w in _LESS_WORDS)
     credit_asked = not less and any(w in turn.text for w in _CREDIT_WORDS)
-    if not (less or credit_asked or turn.slots.base is not None):
+    if not (less or credit_asked or turn.slots.base is not None or scheme == "resident"):
         key = "balance/check_answer_city" if city else "balance/check_answer"
         return Reply(answer=(Part(key, fields),), steps=steps, check=check)
 
@@ -53,6 +55,7 @@ async def handle(turn: Turn) -> Reply:
     )
     if (
         credit_asked
+        and any(w in turn.text for w in _AMOUNT_WORDS)
         and credit.rule is ExplanationKey.CREDIT_PERCENT_OF_BASE
         and credit.amount is None
         and "base" not in turn.asked
@@ -70,7 +73,9 @@ async def handle(turn: Turn) -> Reply:
             base = fmt_number(turn.slots.base) if turn.slots.base is not None else ""
             answer.append(Part("balance/credit_amount", {**amount, "base": base}))
         figures = (figure("monthly_credit", "每月划入个人账户", credit.display, credit),)
-    if scheme == "flexible" and credit.rule is ExplanationKey.CREDIT_PERCENT_OF_BASE:
+    # The parser reads "自己交的" as flexible work; only a named 灵活就业/个体 gets the caveat.
+    named_flexible = any(w in turn.text for w in ("灵活", "个体"))
+    if named_flexible and credit.rule is ExplanationKey.CREDIT_PERCENT_OF_BASE:
         answer.append(Part("balance/credit_flexible"))
     if not less or credit.rule is not ExplanationKey.CREDIT_PERCENT_OF_BASE:
         answer.append(_explain(credit.rule, fields))

@@ -1,5 +1,6 @@
 """Years required for lifelong cover; paying after retirement; being short of years."""
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -19,6 +20,10 @@ from intents.base import Intent
 # The user wants a number for their own case: worth asking for the years they have paid.
 _SHORTFALL_WORDS = ("够不够", "够了吗", "差几年", "差多少", "还差", "还要交几年", "还要交多少年")
 _DEEMED_WORDS = ("视同", "实际缴费")
+# "还差五年": the number the parser read is what is missing, not what was paid.
+_STATED_SHORT = re.compile(r"差(?:了)?[0-9一二两三四五六七八九十半.]+个?年")
+# The parser marks any mention of 退休 as retired; only these phrasings say it has happened.
+_RETIRED_WORDS = ("退休了", "已经退休", "已退休", "退休人员", "退休后", "退休以后", "退休老人")
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,42 @@ class _Basis:
 def _span(values: tuple[Decimal, Decimal] | tuple[int, int]) -> str:
     # "15" when both ends agree, "20–25" while the user's sex is unknown.
     return "–".join(dict.fromkeys(fmt_number(v) for v in values))
+
+
+def _stated_shortfall(
+    turn: Turn,
+    short: Decimal,
+    deemed: list[Part],
+    fields: dict[str, object],
+    steps: tuple[Part, ...],
+    materials: tuple[Part, ...],
+    check: tuple[Part, ...],
+) -> Reply:
+    """The user says how many years are missing; the cost follows when the base is known."""
+    answer = [Part("contribution_years/short_stated", {"short": fmt_number(short)}), *deemed]
+    policy = turn.ctx.city(turn.slots.city)
+    sex = Sex(turn.slots.gender) if turn.slots.gender else None
+    probe = contribution_years_shortfall(0, city=policy, sex=sex, base=turn.slots.base)
+    low, high = probe.required_years
+    figures: tuple[Figure, ...] = ()
+    estimate = is_estimate(probe)
+    if low == high and short <= low:
+        # Paid = required − missing gives the policy function the same shortfall to price.
+        result = contribution_years_shortfall(
+            low - short, city=policy, sex=sex, base=turn.slots.base
+        )
+        if result.cost is not None:
+            figures = (figure("years_cost", "一次性补足约需", result.cost.display, result),)
+        else:
+            answer.append(Part(f"explain/{ExplanationKey.NEED_BASE}", fields))
+    return Reply(
+        answer=tuple(answer),
+        figures=figures,
+        steps=steps,
+        materials=materials,
+        check=check,
+        estimate=estimate,
+    )
 
 
 async def handle(turn: Turn) -> Reply:
@@ -59,8 +100,11 @@ async def handle(turn: Turn) -> Reply:
 
     asks_deemed = any(w in turn.text for w in _DEEMED_WORDS)
     deemed = [Part("contribution_years/deemed")] if asks_deemed else []
+    retired = turn.slots.scheme == "retired" and any(w in turn.text for w in _RETIRED_WORDS)
+    if years is not None and _STATED_SHORT.search(turn.text):
+        return _stated_shortfall(turn, years, deemed, fields, steps, materials, check)
     if years is None:
-        if turn.slots.scheme == "retired":
+        if retired:
             answer = [Part("contribution_years/retired")]
         else:
             general = "contribution_years/general_city" if city else "contribution_years/general"

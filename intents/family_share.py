@@ -9,7 +9,12 @@ from intents.base import Intent
 _SELF_RESIDENT = re.compile(r"我(?:是|的|交的是?|参加的是?|买的是?|只有)?(?:城乡)?(?:居民|新农合)")
 
 # "用我的余额给老公交居民医保": the user wants the account to pay a relative's premium.
-_PREMIUM_WORDS = ("交居民", "交医保", "代缴", "缴费", "交费", "交保费", "交新农合")
+_PREMIUM_WORDS = ("交居民", "交医保", "代缴", "缴费", "交费", "交保费", "交新农合", "账户交")
+# Relatives insured somewhere else: whether sharing reaches them depends on both places.
+_ELSEWHERE_WORDS = ("老家", "外地", "两个城市", "不同城市", "异地", "外省", "跨省", "两地")
+_UNBIND_WORDS = ("解除", "解绑", "取消绑定", "删除")
+# Handing over one's own card is not sharing: it is using someone else's card, which is banned.
+_LEND_WORDS = ("刷我的", "刷大人的", "借给", "违法", "犯法", "用我的医保卡", "拿我的医保卡")
 
 
 async def handle(turn: Turn) -> Reply:
@@ -21,6 +26,9 @@ async def handle(turn: Turn) -> Reply:
         answer = [Part("family_share/answer_resident")]
     else:
         answer = [Part("family_share/answer_city" if city else "family_share/answer", fields)]
+    if any(w in turn.text for w in _LEND_WORDS):
+        # "能刷我的卡吗 / 违法吗": the compliance point comes before the yes.
+        answer.insert(0, Part("family_share/lend_card"))
     answer += [
         Part("family_share/who"),
         Part("family_share/what"),
@@ -28,6 +36,10 @@ async def handle(turn: Turn) -> Reply:
     ]
     if any(w in turn.text for w in _PREMIUM_WORDS):
         answer.append(Part("family_share/premium", fields))
+    if any(w in turn.text for w in _ELSEWHERE_WORDS):
+        answer.append(Part("family_share/elsewhere", fields))
+    if any(w in turn.text for w in _UNBIND_WORDS):
+        answer.append(Part("family_share/unbind"))
     if city:
         answer.append(Part("family_share/city_note", fields))
     return Reply(

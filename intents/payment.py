@@ -1,8 +1,239 @@
 """How, where and how much to pay; collection periods and deadlines; enrolment."""
 
+from dataclasses import dataclass
+from datetime import date
+
+from bot.dialog.figures import figure, fmt_date
+from bot.dialog.render import render_part
+from bot.dialog.types import Figure, Part, Reply, Turn
+from bot.policy import (
+    CityPolicy,
+    DeadlineKind,
+    Provenance,
+    fmt_money,
+    is_estimate,
+    newborn_enrolment,
+    next_deadline,
+    next_monthly_due,
+    resident_collection_period,
+)
 from intents.base import Intent
 
+_NEWBORN_WORDS = ("新生儿", "宝宝", "刚出生", "出生", "婴儿", "小孩生", "孩子生")
+_STUDENT_WORDS = ("学生", "学校", "上学", "读书")
+# Residents' scheme under names the entity parser does not map.
+_RESIDENT_WORDS = ("农村医保", "农村合作医疗", "城乡医保", "城乡居民")
+_MISSED_WORDS = ("错过", "过了截止", "没赶上", "忘了交", "忘记交", "没来得及")
+_WHEN_WORDS = (
+    "截止", "什么时候", "几月", "缴费期", "缴费时间", "开始交", "期限", "最后一天", "几号",
+    "哪天", "多久交", "还来得及",
+)  # fmt: skip
+_FEE_WORDS = ("多少钱", "交多少", "缴多少", "标准", "档次", "几档", "涨", "费用", "贵")
+_VOLUNTARY_WORDS = ("有必要", "值得", "必须", "强制", "要不要交", "划算", "不交行不行", "不交会")
+# A date after today in a birth question is last year's date read forward ("3月5日出生").
+_FUTURE_BIRTH_WORDS = ("预产", "快生", "要生", "将出生", "准备生")
+
+
+@dataclass(frozen=True)
+class _Basis:
+    """A figure's own basis and sources when it shows only part of a policy result."""
+
+    basis: str
+    provenance: tuple[Provenance, ...]
+
+
+def _has(text: str, words: tuple[str, ...]) -> bool:
+    return any(w in text for w in words)
+
+
+def _birth_date(turn: Turn) -> date | None:
+    born = turn.slots.date
+    if born and born > turn.today and not _has(turn.text, _FUTURE_BIRTH_WORDS):
+        try:
+            return born.replace(year=born.year - 1)
+        except ValueError:  # 29 February
+            return born.replace(year=born.year - 1, day=28)
+    return born
+
+
+def _newborn(
+    turn: Turn, policy: CityPolicy | None, fields: dict[str, object]
+) -> tuple[list[Part], list[Figure], bool]:
+    """Newborn enrolment: the city's deadline and fee where known, else the general rule."""
+    born = _birth_date(turn)
+    result = newborn_enrolment(born or turn.today, city=policy)
+    answer = [Part("payment/newborn")]
+    figures: list[Figure] = []
+    days = policy.newborn_enrol_days if policy else None
+    if days is not None:
+        rule = {**fields, "enrol_days": days.value}
+        answer.append(Part("payment/newborn_city_rule", rule))
+        if born is not None and result.enrol_by is not None:
+            dates = {
+                "enrol_by": fmt_date(result.enrol_by),
+                "covered_from": fmt_date(result.covered_from),
+            }
+            answer.append(Part("payment/newborn_enrol_by", dates))
+            figures.append(figure("newborn_enrol_by", "最晚参保日期", dates["enrol_by"], result))
+        else:
+            basis = render_part(Part("payment/basis_newborn_enrol_days", rule))
+            value = render_part(Part("payment/value_enrol_days", rule))
+            figures.append(
+                figure(
+                    "newborn_enrol_days",
+                    "新生儿参保期限",
+                    value,
+                    _Basis(basis, (days.provenance,)),
+                )
+            )
+    fee = policy.newborn_fee if policy else None
+    if fee is not None:
+        amount = fmt_money(fee.value)
+        money = {**fields, "fee": amount, "year": fee.provenance.as_of}
+        answer.append(Part("payment/newborn_fee", money))
+        basis = render_part(Part("payment/basis_newborn_fee", money))
+        figures.append(
+            figure(
+                "newborn_fee",
+                "新生儿个人缴费",
+                amount,
+                _Basis(basis, (fee.provenance,)),
+            )
+        )
+    return answer, figures, is_estimate(result)
+
+
+def _resident_when(
+    turn: Turn, policy: CityPolicy | None, fields: dict[str, object]
+) -> tuple[list[Part], list[Figure], bool]:
+    """The next residents' deadline and the collection period it closes."""
+    deadline = next_deadline(turn.today, city=policy)
+    when = {
+        **fields,
+        "due": fmt_date(deadline.due),
+        "days": deadline.days_left,
+        "cover_year": deadline.cover_year,
+    }
+    key = {
+        DeadlineKind.COLLECTION_END: "payment/resident_when",
+        DeadlineKind.BACK_PAYMENT_END: "payment/resident_when_back_payment",
+        DeadlineKind.CITY_LATE_PAYMENT: "payment/resident_when_city_late",
+    }[deadline.kind]
+    answer = [Part(key, when)]
+    value = render_part(Part("payment/value_due", when))
+    figures = [figure("deadline", "缴费截止", value, deadline)]
+    estimate = is_estimate(deadline)
+    if deadline.cover_year is not None:
+        period = resident_collection_period(deadline.cover_year, city=policy)
+        dates = {
+            **when,
+            "opens": fmt_date(period.opens_on),
+            "opens_by": fmt_date(period.opens_by),
+            "closes": fmt_date(period.closes_on),
+        }
+        own = period.opens_on == period.opens_by
+        answer.append(
+            Part("payment/resident_period_city" if own else "payment/resident_period", dates)
+        )
+        wait = f"{period.late_waiting_days}天" if period.late_waiting_days else ""
+        answer += [Part(f"explain/{k}", {**fields, "wait": wait}) for k in period.explanation_keys]
+        estimate = estimate or is_estimate(period)
+    return answer, figures, estimate
+
+
+async def handle(turn: Turn) -> Reply:
+    """The user's case (newborn, student, resident, flexible, employee), then where to pay."""
+    city = turn.slots.city
+    policy = turn.ctx.city(city)
+    fields: dict[str, object] = {"city": city or "当地", "place": city or "当地", "wait": ""}
+    text = turn.text
+    scheme = turn.slots.scheme
+    newborn = _has(text, _NEWBORN_WORDS)
+    student = not newborn and _has(text, _STUDENT_WORDS)
+    when = _has(text, _WHEN_WORDS)
+    fee = _has(text, _FEE_WORDS)
+    voluntary = _has(text, _VOLUNTARY_WORDS)
+    missed = _has(text, _MISSED_WORDS)
+    if "city" in turn.asked and not (student or when or fee or voluntary or missed):
+        # A bare "成都" answers the city question, which is only asked about newborns.
+        newborn = True
+    if scheme is None and _has(text, _RESIDENT_WORDS):
+        scheme = "resident"
+    if newborn or student or ((when or missed) and scheme is None):
+        # Newborns and students join the residents' scheme; an undated deadline question is
+        # about the residents' annual period (flexible workers pay monthly).
+        scheme = "resident"
+
+    if newborn and city is None and "city" not in turn.asked:
+        return Reply(answer=(Part("payment/ask_city_newborn"),), ask="city")
+    if scheme is None and not (fee or voluntary) and "scheme" not in turn.asked:
+        return Reply(answer=(Part("payment/ask_scheme"),), ask="scheme")
+
+    answer: list[Part] = []
+    figures: list[Figure] = []
+    estimate = False
+    steps: list[Part] = []
+    materials: list[Part] = []
+    if newborn:
+        parts, figs, estimate = _newborn(turn, policy, fields)
+        answer += parts
+        figures += figs
+        steps.append(Part("payment/steps_newborn", fields))
+        materials.append(Part("payment/materials_newborn"))
+    if student:
+        answer.append(Part("payment/student"))
+    if voluntary and not student and scheme in (None, "resident"):
+        answer.append(Part("payment/voluntary"))
+
+    if scheme == "flexible":
+        due = next_monthly_due(turn.today, due_day=turn.slots.day_of_month)
+        when_fields = {
+            "due": fmt_date(due.due),
+            "days": due.days_left,
+            "day": turn.slots.day_of_month,
+        }
+        key = "payment/flexible_when_day" if turn.slots.day_of_month else "payment/flexible_when"
+        answer.append(Part(key, when_fields))
+        value = render_part(Part("payment/value_due", when_fields))
+        figures.append(figure("monthly_due", "本期缴费截止", value, due))
+        estimate = estimate or is_estimate(due)
+        if fee:
+            answer.append(Part("payment/flexible_fee", fields))
+        steps.append(Part("payment/steps_flexible", fields))
+        materials.append(Part("payment/materials_flexible"))
+    elif scheme in ("employee", "retired"):
+        answer.append(Part("payment/employee" if scheme == "employee" else "payment/retired"))
+        steps.append(Part("payment/steps_employee"))
+    else:
+        if scheme is None:
+            answer.append(Part("payment/general"))
+        if not newborn or when:
+            parts, figs, is_est = _resident_when(turn, policy, fields)
+            answer += parts
+            figures += figs
+            estimate = estimate or is_est
+        if missed:
+            answer.append(Part("payment/resident_missed"))
+        if fee:
+            answer.append(Part("payment/resident_fee", fields))
+        if not newborn:
+            steps.append(Part("payment/steps_resident", fields))
+        if not materials:
+            materials.append(Part("payment/materials_resident"))
+    if city and (fee or when):
+        answer.append(Part("payment/city_note", fields))
+    return Reply(
+        answer=tuple(answer),
+        figures=tuple(figures),
+        steps=tuple(steps),
+        materials=tuple(materials),
+        check=(Part("payment/check", fields),),
+        estimate=estimate,
+    )
+
+
 INTENT = Intent(
+    handler=handle,
     id="payment",
     extra={"topic": "医保缴费"},
     description="怎么交、在哪交、交多少、缴费期和截止时间、新生儿和学生参保",

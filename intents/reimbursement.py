@@ -1,8 +1,217 @@
 """Reimbursement rates, deductibles, caps, claim timing and remote treatment."""
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from bot.dialog.figures import figure
+from bot.dialog.render import render_part
+from bot.dialog.types import Figure, Part, Reply, Turn
+from bot.policy import (
+    CapEstimate,
+    CityPolicy,
+    Provenance,
+    Scheme,
+    fmt_number,
+    is_estimate,
+    reimbursement_cap,
+)
 from intents.base import Intent
+from region_data.city_policy import CapTier
+
+# Only a question about the amount makes the cap (a local figure) the point of the answer;
+# "能报吗" asks whether something is covered at all.
+_CAP_WORDS = (
+    "封顶", "最高", "最多", "上限", "限额", "报多少", "能报多少", "报销多少", "一年能报",
+    "百分之多少",
+)  # fmt: skip
+_MONTHLY_WORDS = ("每月", "每个月", "一个月")
+_RATIO_WORDS = ("比例", "起付", "门槛", "百分之", "几成", "自付", "自费", "甲类", "乙类", "目录")
+_TIMING_WORDS = ("多久", "几天", "到账", "什么时候到", "多长时间", "多少天", "几个月")
+_MANUAL_WORDS = (
+    "手工", "零星", "垫付", "先垫", "自己垫", "回来报", "发票", "票据", "回去报", "没有直接结算",
+    "没直接结算", "不能直接结算",
+)  # fmt: skip
+_REMOTE_WORDS = ("异地", "外地", "备案", "跨省", "转诊", "外省")
+_ECARD_WORDS = ("电子凭证", "电子医保卡", "医保码", "卡丢", "没带卡", "丢了", "电子卡")
+# Continuous-cover months only count when the message is about how long one has been insured.
+_CONTINUITY_WORDS = ("连续", "参保", "交了", "缴了")
+_SCHEME_NAMES = {Scheme.EMPLOYEE: "职工医保", Scheme.RESIDENT: "居民医保"}
+
+
+def _has(text: str, words: tuple[str, ...]) -> bool:
+    return any(w in text for w in words)
+
+
+@dataclass(frozen=True)
+class _Basis:
+    """A figure's own basis and sources when it shows only part of a policy result."""
+
+    basis: str
+    provenance: tuple[Provenance, ...]
+
+
+def _render(block: str, fields: Mapping[str, object]) -> str:
+    return render_part(Part(f"reimbursement/{block}", fields))
+
+
+def _wan(value: Decimal, approximate: bool) -> str:
+    """Caps are round sums: '50万元', or '约100万元' when the source says about."""
+    about = "about_" if approximate else ""
+    return _render(f"value_{about}wan", {"wan": fmt_number(value / 10000)})
+
+
+def _span(months: int) -> str:
+    if months % 12 == 0:
+        return _render("value_years", {"n": months // 12})
+    return _render("value_months", {"n": months})
+
+
+def _tier_label(tier: CapTier) -> str:
+    bounds = {
+        "from": _span(tier.min_months),
+        "below": _span(tier.below_months) if tier.below_months else "",
+    }
+    if tier.below_months is None:
+        key = "tier_from" if tier.min_months else "tier_any"
+    else:
+        key = "tier_between" if tier.min_months else "tier_below"
+    return _render(key, bounds)
+
+
+def _schemes(scheme: str | None) -> tuple[Scheme, ...]:
+    # Flexible workers and retirees are members of 职工医保, whose caps apply to them.
+    if scheme == "resident":
+        return (Scheme.RESIDENT,)
+    if scheme in ("employee", "flexible", "retired"):
+        return (Scheme.EMPLOYEE,)
+    return (Scheme.EMPLOYEE, Scheme.RESIDENT)
+
+
+def _caps(
+    turn: Turn, policy: CityPolicy | None, fields: dict[str, object]
+) -> tuple[list[Part], list[Figure], bool]:
+    """The annual cap per scheme: the city's figure, its tiers, or the national example."""
+    months = turn.slots.months if _has(turn.text, _CONTINUITY_WORDS) else None
+    answer: list[Part] = []
+    figures: list[Figure] = []
+    seen: set[tuple[object, ...]] = set()
+    estimate = False
+    for scheme in _schemes(turn.slots.scheme):
+        cap = reimbursement_cap(scheme, city=policy, continuous_months=months)
+        # A city whose tiers name no scheme gives the same answer twice: show it once.
+        key = (cap.amount, cap.tiers, cap.critical_illness_example, cap.provenance)
+        if key in seen:
+            continue
+        seen.add(key)
+        estimate = estimate or is_estimate(cap)
+        name = _SCHEME_NAMES[scheme]
+        parts, figs = _cap_parts(cap, name, months, fields)
+        answer += parts
+        figures += figs
+    return answer, figures, estimate
+
+
+def _cap_parts(
+    cap: CapEstimate, name: str, months: int | None, fields: dict[str, object]
+) -> tuple[list[Part], list[Figure]]:
+    if cap.amount is not None and cap.tiers:  # the city's one cap for this case
+        amount = _wan(cap.amount, cap.approximate)
+        scheme = name if cap.tiers[0].scheme else ""
+        values = {**fields, "scheme": scheme, "amount": amount}
+        label = _render("label_cap", {"scheme": scheme or "医保"})
+        return [Part("reimbursement/cap_city", values)], [figure("cap", label, amount, cap)]
+    if cap.tiers:  # the city's bands by continuous cover, each with its own source
+        parts = [Part("reimbursement/cap_tiers", fields)]
+        if months is not None:
+            parts.append(
+                Part("reimbursement/cap_tiers_months", {**fields, "months": _span(months)})
+            )
+        figures = [
+            figure(
+                "cap_tier",
+                _tier_label(t),
+                _wan(t.amount.value, t.approximate),
+                _Basis(cap.basis, (t.amount.provenance,)),
+            )
+            for t in cap.tiers
+        ]
+        return parts, figures
+    # National example: the common cap and, separately, the cap with critical-illness cover.
+    amount = _wan(cap.amount or Decimal(0), True)
+    critical = _wan(cap.critical_illness_example or Decimal(0), True)
+    values = {**fields, "scheme": name, "amount": amount, "critical": critical}
+    key = "cap_national_city" if cap.inputs.city else "cap_national"
+    base, extra = cap.provenance[0], cap.provenance[-1]
+    return [Part(f"reimbursement/{key}", values)], [
+        figure("cap", _render("label_cap_national", values), amount, _Basis(cap.basis, (base,))),
+        figure(
+            "cap_critical",
+            _render("label_critical", values),
+            critical,
+            _Basis(cap.basis, (extra,)),
+        ),
+    ]
+
+
+async def handle(turn: Turn) -> Reply:
+    """The sub-question asked (cap, ratio, timing, manual claim, remote, e-card), then how."""
+    city = turn.slots.city
+    policy = turn.ctx.city(city)
+    fields: dict[str, object] = {"city": city or "当地", "place": city or "当地"}
+    text = turn.text
+    ratio = _has(text, _RATIO_WORDS)
+    timing = _has(text, _TIMING_WORDS)
+    manual = _has(text, _MANUAL_WORDS)
+    remote = _has(text, _REMOTE_WORDS)
+    ecard = _has(text, _ECARD_WORDS)
+    monthly = _has(text, _MONTHLY_WORDS)  # "每个月有上限吗": the answer is the rule, not a cap
+    cap = _has(text, _CAP_WORDS) and not monthly
+    specific = cap or ratio or timing or manual or remote or ecard
+    if not specific and "city" in turn.asked:
+        # A bare "北京" answers the city question, which was only asked about the cap.
+        cap = specific = True
+    if cap and city is None and "city" not in turn.asked:
+        # The cap is a local figure: one word from the user turns an example into the answer.
+        return Reply(answer=(Part("reimbursement/ask_city"),), ask="city")
+
+    answer: list[Part] = []
+    figures: list[Figure] = []
+    estimate = False
+    steps = [Part("reimbursement/steps_direct")]
+    materials: list[Part] = []
+    if cap:
+        answer, figures, estimate = _caps(turn, policy, fields)
+    if not specific:
+        # "看牙能报吗": whether something is covered at all, before any amount.
+        answer.append(Part("reimbursement/coverage"))
+    if cap or ratio or monthly or not specific:
+        answer += [Part("reimbursement/how_it_works"), Part("reimbursement/ratio", fields)]
+    if timing:
+        answer.append(Part("reimbursement/timing"))
+    if manual:
+        answer.append(Part("reimbursement/manual"))
+    if remote:
+        answer.append(Part("reimbursement/remote"))
+        steps.append(Part("reimbursement/steps_remote", fields))
+    if ecard:
+        answer.append(Part("reimbursement/e_card"))
+        steps.append(Part("reimbursement/steps_e_card"))
+    if manual or timing or remote:
+        steps.append(Part("reimbursement/steps_manual", fields))
+        materials.append(Part("reimbursement/materials_manual"))
+    return Reply(
+        answer=tuple(answer),
+        figures=tuple(figures),
+        steps=tuple(steps),
+        materials=tuple(materials),
+        check=(Part("reimbursement/check", fields),),
+        estimate=estimate,
+    )
+
 
 INTENT = Intent(
+    handler=handle,
     id="reimbursement",
     extra={"topic": "医保报销"},
     description="报销比例、起付线、封顶线、报销到账时间、手工报销、异地就医",

@@ -15,10 +15,16 @@ from intents.base import Intent
 # Checked in this order: the first case whose words occur wins. Death and emigration come first
 # because their messages often also say "转到银行卡" or "出国" alongside other words.
 _CASE_WORDS: tuple[tuple[WithdrawalCase, tuple[str, ...]], ...] = (
-    (WithdrawalCase.DEATH, ("去世", "过世", "离世", "身故", "死亡", "人走了", "继承", "遗产")),
+    (
+        WithdrawalCase.DEATH,
+        (
+            "去世", "过世", "离世", "身故", "死亡", "人走了", "亲走了", "爸走了", "妈走了",
+            "继承", "遗产", "家属能领", "家属领",
+        ),  # fmt: skip
+    ),
     (
         WithdrawalCase.EMIGRATION,
-        ("出国定居", "国外定居", "定居国外", "移民", "绿卡", "永久居留", "外籍", "出国"),
+        ("出国定居", "国外定居", "定居国外", "移民", "绿卡", "永久居留", "外籍", "出国", "国外"),
     ),
     (
         WithdrawalCase.NEW_PLACE_REFUSES,
@@ -44,7 +50,9 @@ _CASE_WORDS: tuple[tuple[WithdrawalCase, tuple[str, ...]], ...] = (
     ),
 )
 # Words that mean turning the account into cash by a back door: these get the legal warning.
-_CASHING_WORDS = ("套现", "变现", "换现金", "刷出来", "刷卡换", "代刷")
+_CASHING_WORDS = ("套现", "变现", "换现金", "刷出来", "刷卡换", "代刷", "犯法", "违法")
+# Leaving a job does not release the balance, but it is worth saying the money stays usable.
+_JOB_WORDS = ("辞职", "离职", "失业", "没工作", "不上班")
 
 
 def _case(text: str) -> WithdrawalCase:
@@ -79,14 +87,17 @@ async def handle(turn: Turn) -> Reply:
         answer += [Part(f"withdraw/cond_{c}", fields) for c in result.conditions]
     if any(w in turn.text for w in _CASHING_WORDS):
         answer.append(Part("withdraw/warn_cashing"))
+    if case is WithdrawalCase.OTHER and any(w in turn.text for w in _JOB_WORDS):
+        answer.append(Part("withdraw/tip_quit_job"))
     if case in (WithdrawalCase.TO_WALLET, WithdrawalCase.OTHER):
         answer.append(Part("withdraw/tip_family_share"))
     if case is WithdrawalCase.LONG_TERM_ELSEWHERE and turn.slots.scheme == "retired":
         answer.append(Part("withdraw/retiree_resettled"))
     if turn.slots.scheme == "resident":
         answer.append(Part(f"explain/{ExplanationKey.NO_PERSONAL_ACCOUNT}", fields))
-    if city and result.materials:
-        answer.append(Part("withdraw/city_note", fields))
+    if city:
+        note = "withdraw/city_note" if result.materials else "withdraw/city_general"
+        answer.append(Part(note, fields))
 
     figures: tuple[Figure, ...] = ()
     if case is WithdrawalCase.LONG_TERM_ELSEWHERE and turn.slots.months is not None:

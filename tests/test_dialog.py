@@ -8,7 +8,7 @@ import pytest
 from bot.dialog.render import MAX_BYTES, Rendered, render_reply, templates
 from bot.dialog.types import Part, Reply
 from bot.pipeline import Pipeline
-from bot.policy import back_payment, late_fee, LapseCause
+from bot.policy import LapseCause, back_payment, late_fee
 from bot.settings import Settings
 from bot.storage import open_storage
 from region_data.city_policy import default_city_policies

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
+from bot.nlu.normalize import normalize
 from intents.base import Intent
 
 # How much a perfect example match weighs against keyword evidence, and the similarity under
@@ -33,6 +34,12 @@ OTHER_DOMAIN_AT = 4.0
 # Social intents (greeting, human) lose to a topic intent with this much keyword evidence.
 SOCIAL_DAMPING_AT = 2.5
 CANDIDATES = 12
+# Naive Bayes over characters and character pairs, trained on every labelled sentence: it
+# generalises to wordings no keyword foresaw ("关系弄过去", "欠的几个月还能交不"). Its posterior
+# is softened (NB is famously over-confident) and weighed like the other evidence.
+NB_WEIGHT = 4.0
+NB_TEMPERATURE = 4.0
+NB_ALPHA = 0.3
 
 # Digits and spans of digits carry no intent; they are folded into one symbol so "补缴3个月" and
 # "补缴五个月" look alike to the similarity scorer.
@@ -46,6 +53,11 @@ def shape(text: str) -> str:
     text = _DIGITS.sub("9", text)
     text = _CN_NUM.sub("9", text)
     return "".join(ch for ch in text if ch.isalnum())
+
+
+def nb_features(shaped: str) -> list[str]:
+    """Characters and adjacent pairs of a shaped message."""
+    return [*shaped, *(shaped[i : i + 2] for i in range(len(shaped) - 1))]
 
 
 def bigrams(text: str) -> set[str]:
@@ -74,7 +86,11 @@ class IntentClassifier:
     """Built once from the registered intents; ``classify`` is pure and thread-safe."""
 
     def __init__(
-        self, intents: Sequence[Intent], mask: Callable[[str], str] | None = None
+        self,
+        intents: Sequence[Intent],
+        mask: Callable[[str], str] | None = None,
+        corpus: Sequence[tuple[str, str]] = (),
+        alone: Callable[[str, int], bool] | None = None,
     ) -> None:
         self.intents = tuple(intents)
         self.ids = tuple(i.id for i in self.intents)
@@ -86,6 +102,8 @@ class IntentClassifier:
             i for i, x in enumerate(self.intents) if not x.social and x.id != self.fallback
         )
         self._mask = mask or (lambda s: s)
+        # Decides whether a one-character keyword stands as a word (jieba, in the NLU).
+        self._alone = alone or (lambda text, pos: True)
         self._phrases: dict[str, list[tuple[int, float]]] = defaultdict(list)
         self._combos: list[tuple[tuple[str, ...], int, float]] = []
         for idx, intent in enumerate(self.intents):
@@ -95,29 +113,35 @@ class IntentClassifier:
                     self._combos.append((tuple(phrase.split("+")), idx, weight))
                 else:
                     self._phrases[phrase].append((idx, weight))
-        self._max_len = max(len(p) for p in self._phrases)
         self._single = frozenset(p for p in self._phrases if len(p) == 1)
-        # Only positions starting with one of these characters can start a keyword.
-        self._firsts = frozenset(p[0] for p in self._phrases)
+        # The keyword lengths that start with each character: all a position needs to try.
+        lengths: dict[str, set[int]] = defaultdict(set)
+        for phrase in self._phrases:
+            lengths[phrase[0]].add(len(phrase))
+        self._lengths = {ch: tuple(sorted(ls)) for ch, ls in lengths.items()}
         # Conjunctions are looked up by their first part, so absent parts cost one test each.
         self._combos_by_first: dict[str, list[tuple[tuple[str, ...], int, float]]] = (
             defaultdict(list)
         )
         for parts, idx, weight in self._combos:
             self._combos_by_first[parts[0]].append((parts[1:], idx, weight))
-        self._build_examples()
+        self._build_examples(corpus)
 
     # -- start-up -------------------------------------------------------------------------
-    def _build_examples(self) -> None:
+    def _build_examples(self, corpus: Sequence[tuple[str, str]]) -> None:
         self._examples: list[tuple[int, str]] = []
         index: dict[str, list[int]] = defaultdict(list)
-        for idx, intent in enumerate(self.intents):
-            for example in intent.examples:
-                shaped = shape(self._mask(example.lower()))
-                eid = len(self._examples)
-                self._examples.append((idx, shaped))
-                for gram in bigrams(shaped):
-                    index[gram].append(eid)
+        position = {iid: idx for idx, iid in enumerate(self.ids)}
+        labelled = [(idx, ex) for idx, intent in enumerate(self.intents) for ex in intent.examples]
+        # The extra corpus trains the Naive Bayes model only: as nearest neighbours its long,
+        # rambling messages matched unrelated short questions more often than they helped.
+        self._train_bayes([*labelled, *((position[iid], text) for iid, text in corpus)])
+        for idx, example in labelled:
+            shaped = shape(self._mask(normalize(example)))
+            eid = len(self._examples)
+            self._examples.append((idx, shaped))
+            for gram in bigrams(shaped):
+                index[gram].append(eid)
         n = len(self._examples)
         # Rare bigrams say more about an example than ones found everywhere ("医保"); the most
         # common ones select no useful candidates and only cost time, so they are left out.
@@ -126,16 +150,45 @@ class IntentClassifier:
             g: (math.log(1 + n / len(ids)), tuple(ids)) for g, ids in index.items() if len(ids) <= cap
         }
 
+    def _train_bayes(self, labelled: Sequence[tuple[int, str]]) -> None:
+        counts = [defaultdict(int) for _ in self.intents]
+        for idx, example in labelled:
+            for feature in nb_features(shape(self._mask(normalize(example)))):
+                counts[idx][feature] += 1
+        vocab = set().union(*counts)
+        size = len(vocab)
+        totals = [sum(c.values()) for c in counts]
+        # One row per feature: its log-likelihood under every intent, divided by the temperature.
+        self._nb: dict[str, tuple[float, ...]] = {
+            f: tuple(
+                math.log((c.get(f, 0) + NB_ALPHA) / (t + NB_ALPHA * size)) / NB_TEMPERATURE
+                for c, t in zip(counts, totals, strict=True)
+            )
+            for f in vocab
+        }
+
+    def bayes_scores(self, shaped: str) -> list[float]:
+        """Posterior probability of each intent from the Naive Bayes model (sums to 1)."""
+        table = self._nb
+        rows = [row for row in map(table.get, nb_features(shaped)) if row is not None]
+        if not rows:
+            return [1.0 / len(self.intents)] * len(self.intents)
+        log_p = [sum(column) for column in zip(*rows, strict=True)]
+        top = max(log_p)
+        exp = [math.exp(v - top) for v in log_p]
+        total = sum(exp)
+        return [e / total for e in exp]
+
     def vocabulary(self) -> list[str]:
         """Multi-character keyword phrases, for jieba's user dictionary."""
         return [p for p in self._phrases if len(p) > 1]
 
     # -- per message ------------------------------------------------------------------------
-    def keyword_scores(self, text: str, tokens: Sequence[str] = ()) -> list[float]:
+    def keyword_scores(self, text: str) -> list[float]:
         """Summed keyword weights per intent (see :class:`~intents.base.Intent`)."""
-        return self._keywords(text, tokens)[0]
+        return self._keywords(text)[0]
 
-    def _keywords(self, text: str, tokens: Sequence[str]) -> tuple[list[float], float, float]:
+    def _keywords(self, text: str) -> tuple[list[float], float, float]:
         """Keyword scores, plus the fallback intent's positive evidence ("another domain":
         养老金, 公积金, 天气) and its negative evidence ("our domain": 医保, 新农合) apart."""
         scores = [0.0] * len(self.intents)
@@ -143,20 +196,22 @@ class IntentClassifier:
         found: list[tuple[int, int, str]] = []
         n = len(text)
         phrases = self._phrases
-        firsts = self._firsts
-        for start in range(n):
-            if text[start] not in firsts:
-                continue
-            for end in range(start + 1, min(n, start + self._max_len) + 1):
+        lengths = self._lengths
+        for start, ch in enumerate(text):
+            for size in lengths.get(ch, ()):
+                end = start + size
+                if end > n:
+                    break
                 piece = text[start:end]
                 if piece in phrases:
                     found.append((start, end, piece))
-        token_set = set(tokens)
+        # Positions inside a longer keyword are inside a word: no one-character keyword there.
+        covered = {i for start, end, _ in found if end - start > 1 for i in range(start, end)}
         # Per intent, a phrase inside a longer matched phrase of the same intent is not counted
         # again ("报销比例" already says what "报销" and "比例" would).
         per_intent: dict[int, list[tuple[int, int, float]]] = defaultdict(list)
         for start, end, piece in sorted(found, key=lambda f: f[0] - f[1]):
-            if piece in self._single and tokens and piece not in token_set:
+            if piece in self._single and (start in covered or not self._alone(text, start)):
                 continue  # a one-character keyword counts only as a word of its own
             for idx, weight in phrases[piece]:
                 spans = per_intent[idx]
@@ -177,14 +232,14 @@ class IntentClassifier:
         return scores, other_domain, our_domain
 
     def similarity_scores(
-        self, text: str, leave_out: bool = False
+        self, text: str, leave_out: bool = False, shaped: str | None = None
     ) -> tuple[list[float], list[str]]:
         """Best rapidfuzz ratio per intent among the candidate examples (``text`` is masked).
 
         ``leave_out`` ignores an example identical to the message, so the examples themselves
         can be used to test how the classifier does on sentences it has not seen.
         """
-        shaped = shape(text)
+        shaped = shaped if shaped is not None else shape(text)
         sims = [0.0] * len(self.intents)
         nearest = [""] * len(self.intents)
         if not shaped:
@@ -207,16 +262,17 @@ class IntentClassifier:
                 nearest[idx] = example
         return sims, nearest
 
-    def classify(
-        self, text: str, tokens: Sequence[str] = (), leave_out: bool = False
-    ) -> Classification:
+    def classify(self, text: str, leave_out: bool = False) -> Classification:
         """Rank every intent for a normalised message whose place names are already masked."""
-        kw, other_domain, our_domain = self._keywords(text, tokens)
-        sims, nearest = self.similarity_scores(text, leave_out)
+        kw, other_domain, our_domain = self._keywords(text)
+        shaped = shape(text)
+        sims, nearest = self.similarity_scores(text, leave_out, shaped)
+        bayes = self.bayes_scores(shaped)
         topical = max(kw[i] for i in self._topical)
         scores = []
         for i, sim in enumerate(sims):
             score = kw[i] + SIM_WEIGHT * max(0.0, sim - SIM_FLOOR) / (1 - SIM_FLOOR)
+            score += NB_WEIGHT * bayes[i]
             if i in self._social_idx and topical >= SOCIAL_DAMPING_AT:
                 score *= 0.3
             scores.append(score)

@@ -47,3 +47,21 @@ def tokens(text: str) -> list[str]:
     """Words of an already normalised message; HMM off: it is slower and guesses odd words."""
     tk = _tokenizer or init()
     return [t for t in tk.lcut(text, HMM=False) if t.strip()]
+
+
+def stands_alone(text: str, pos: int, reach: int = 4) -> bool:
+    """Is the character at ``pos`` a word of its own (转 in 福州转北京, not in 转发)?
+
+    Segmentation is local, so a window of a few characters either side decides it at a
+    fraction of the cost of segmenting the whole message.
+    """
+    tk = _tokenizer or init()
+    start = max(0, pos - reach)
+    offset = start
+    for word in tk.cut(text[start : pos + reach + 1], HMM=False):
+        if offset == pos:
+            return len(word) == 1
+        offset += len(word)
+        if offset > pos:
+            return False
+    return False

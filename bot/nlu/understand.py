@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from bot.nlu import tokenize
 from bot.nlu.classifier import PLACE_MARK, Classification, IntentClassifier
 from bot.nlu.normalize import normalize
-from intents import ALL
+from intents import ALL, corpus
 
 if TYPE_CHECKING:
     from bot.nlu.places import PlaceResolver, Places
@@ -21,7 +21,6 @@ class Understanding:
     """The normalised text, its words, its places and its intent."""
 
     text: str
-    tokens: tuple[str, ...]
     intent: str
     confidence: float
     runner_up: str | None
@@ -30,13 +29,19 @@ class Understanding:
     places: Places
     classification: Classification
 
+    def words(self) -> list[str]:
+        """jieba's segmentation of the normalised text (not needed to classify it)."""
+        return tokenize.tokens(self.text)
+
 
 class NLU:
     """Holds the resolver and classifier built once; ``understand`` is pure per message."""
 
     def __init__(self, resolver: PlaceResolver) -> None:
         self.resolver = resolver
-        self.classifier = IntentClassifier(ALL, mask=self._mask_places)
+        self.classifier = IntentClassifier(
+            ALL, mask=self._mask_places, corpus=corpus(), alone=tokenize.stands_alone
+        )
         tokenize.init([*self.classifier.vocabulary(), *resolver.vocabulary()])
 
     @classmethod
@@ -60,11 +65,9 @@ class NLU:
         masked = text
         for m in reversed(places.mentions):
             masked = masked[: m.start] + PLACE_MARK + masked[m.end :]
-        words = tuple(tokenize.tokens(text))
-        result = self.classifier.classify(_strip_noise(masked), words, leave_out)
+        result = self.classifier.classify(_strip_noise(masked), leave_out)
         return Understanding(
             text=text,
-            tokens=words,
             intent=result.intent,
             confidence=result.confidence,
             runner_up=result.runner_up,
