@@ -21,6 +21,7 @@ run: $(STAMP)
 	$(BIN)/python -m bot serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
+	bash scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 lint: $(STAMP)

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from bot.dialog.figures import figure
 from bot.dialog.types import Figure, Part, Reply, Turn
-from bot.policy import LapseCause, back_payment, fmt_money, late_fee
+from bot.policy import LapseCause, back_payment, fmt_money, fmt_rate, late_fee
 from intents.base import Intent
 
 _AMOUNT_WORDS = ("多少钱", "多少", "金额", "怎么算", "算一下", "费用", "补多少")
@@ -38,7 +38,7 @@ async def handle(turn: Turn) -> Reply:
     estimate = False
     if s.months is not None and s.months > 0:
         result = back_payment(s.months, city=turn.ctx.city(s.city), base=s.base)
-        fields = {"place": s.city or "", "months": s.months, "rate": _rate_text(result.rate)}
+        fields = {"place": s.city or "", "months": s.months, "rate": fmt_rate(result.rate)}
         if result.amount is None:
             if "base" not in turn.asked:
                 return Reply(answer=(Part("back_payment/ask_base"),), ask="base")
@@ -79,9 +79,6 @@ def _situation(turn: Turn, cause: LapseCause) -> Part:
     return Part("back_payment/general")
 
 
-def _rate_text(rate: object) -> str:
-    low, high = rate.low, rate.high
-    return f"{low * 100:g}%–{high * 100:g}%" if low != high else f"{low * 100:g}%"
 
 
 def _late_fee_reply(turn: Turn, cause: LapseCause) -> Reply:

@@ -20,6 +20,7 @@ from intents.base import Intent
 # The user wants a number for their own case: worth asking for the years they have paid.
 _SHORTFALL_WORDS = ("够不够", "够了吗", "差几年", "差多少", "还差", "还要交几年", "还要交多少年")
 _DEEMED_WORDS = ("视同", "实际缴费")
+_NOT_ENOUGH_WORDS = ("不够", "不足", "没交够", "没满", "差")
 # "还差五年": the number the parser read is what is missing, not what was paid.
 _STATED_SHORT = re.compile(r"差(?:了)?[0-9一二两三四五六七八九十半.]+个?年")
 # The parser marks any mention of 退休 as retired; only these phrasings say it has happened.
@@ -110,6 +111,9 @@ async def handle(turn: Turn) -> Reply:
             general = "contribution_years/general_city" if city else "contribution_years/general"
             answer = [Part(general, fields)]
         answer += deemed
+        if any(w in turn.text for w in _NOT_ENOUGH_WORDS):
+            # "年限不够怎么办": what to do leads, the general rule follows.
+            answer.insert(0, Part(f"explain/{ExplanationKey.PAY_UP_IN_ONE_GO}", fields))
         if rule:
             answer += [
                 Part(f"explain/{ExplanationKey.REQUIRED_YEARS_CITY}", fields),

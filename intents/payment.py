@@ -61,6 +61,7 @@ def _newborn(
 ) -> tuple[list[Part], list[Figure], bool]:
     """Newborn enrolment: the city's deadline and fee where known, else the general rule."""
     born = _birth_date(turn)
+    # Without a birth date the rule and its sources still apply; only enrol_by goes unused.
     result = newborn_enrolment(born or turn.today, city=policy)
     answer = [Part("payment/newborn")]
     figures: list[Figure] = []
@@ -135,7 +136,8 @@ def _resident_when(
         answer.append(
             Part("payment/resident_period_city" if own else "payment/resident_period", dates)
         )
-        wait = f"{period.late_waiting_days}天" if period.late_waiting_days else ""
+        days = period.late_waiting_days
+        wait = render_part(Part("payment/value_days", {"n": days})) if days else ""
         answer += [Part(f"explain/{k}", {**fields, "wait": wait}) for k in period.explanation_keys]
         estimate = estimate or is_estimate(period)
     return answer, figures, estimate
@@ -207,6 +209,9 @@ async def handle(turn: Turn) -> Reply:
     else:
         if scheme is None:
             answer.append(Part("payment/general"))
+        if fee and not when:
+            # "一年交多少钱": the amount question comes first, the deadline after it.
+            answer.append(Part("payment/resident_fee", fields))
         if not newborn or when:
             parts, figs, is_est = _resident_when(turn, policy, fields)
             answer += parts
@@ -214,7 +219,7 @@ async def handle(turn: Turn) -> Reply:
             estimate = estimate or is_est
         if missed:
             answer.append(Part("payment/resident_missed"))
-        if fee:
+        if fee and when:
             answer.append(Part("payment/resident_fee", fields))
         if not newborn:
             steps.append(Part("payment/steps_resident", fields))

@@ -186,7 +186,9 @@ async def handle(turn: Turn) -> Reply:
         # "看牙能报吗": whether something is covered at all, before any amount.
         answer.append(Part("reimbursement/coverage"))
     if cap or ratio or monthly or not specific:
-        answer += [Part("reimbursement/how_it_works"), Part("reimbursement/ratio", fields)]
+        rule = [Part("reimbursement/how_it_works"), Part("reimbursement/ratio", fields)]
+        # Asked about the ratio itself: that answer leads, the arithmetic follows.
+        answer += rule[::-1] if ratio and not cap else rule
     if timing:
         answer.append(Part("reimbursement/timing"))
     if manual:

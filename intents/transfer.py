@@ -28,8 +28,8 @@ async def handle(turn: Turn) -> Reply:
             origin, destination, province=turn.ctx.province(origin.province), scheme=scheme
         )
         fields = {
-            "origin": origin.city,
-            "destination": destination.city,
+            "origin": origin.city or "",
+            "destination": destination.city or "",
             "province": (origin.province or "").removesuffix("省"),
         }
         answer.extend(_kind_parts(result.kind, result.explanation_keys, fields))

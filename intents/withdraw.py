@@ -1,6 +1,7 @@
 """Taking money out of the personal account: when it is allowed and how."""
 
 from bot.dialog.figures import figure
+from bot.dialog.render import render_part
 from bot.dialog.types import Figure, Part, Reply, Turn
 from bot.policy import (
     ExplanationKey,
@@ -51,6 +52,7 @@ _CASE_WORDS: tuple[tuple[WithdrawalCase, tuple[str, ...]], ...] = (
 )
 # Words that mean turning the account into cash by a back door: these get the legal warning.
 _CASHING_WORDS = ("套现", "变现", "换现金", "刷出来", "刷卡换", "代刷", "犯法", "违法")
+_WALLET_WORDS = ("微信", "支付宝", "零钱")
 # Leaving a job does not release the balance, but it is worth saying the money stays usable.
 _JOB_WORDS = ("辞职", "离职", "失业", "没工作", "不上班")
 
@@ -62,11 +64,14 @@ def _case(text: str) -> WithdrawalCase:
     return WithdrawalCase.OTHER
 
 
-def _headline(result: WithdrawalAssessment) -> str:
+def _headline(result: WithdrawalAssessment, text: str) -> str:
     case = result.inputs.case
     if case is WithdrawalCase.LONG_TERM_ELSEWHERE:
         # The verdict for a long stay depends on how many months the user has been away.
         return f"withdraw/case_{case}_{result.allowed}"
+    if case is WithdrawalCase.TO_WALLET and not any(w in text for w in _WALLET_WORDS):
+        # "能套现吗" names no wallet: answer the cashing-out, not a transfer to WeChat.
+        return "withdraw/case_cash_out"
     return f"withdraw/case_{case}"
 
 
@@ -80,7 +85,7 @@ async def handle(turn: Turn) -> Reply:
         "need": LONG_TERM_ELSEWHERE_MONTHS.value,
         "months": turn.slots.months or "",
     }
-    answer = [Part(_headline(result), fields)]
+    answer = [Part(_headline(result, turn.text), fields)]
     if result.conditions:
         if case not in (WithdrawalCase.TO_WALLET, WithdrawalCase.OTHER):
             answer.append(Part("withdraw/conditions_head"))
@@ -101,7 +106,7 @@ async def handle(turn: Turn) -> Reply:
 
     figures: tuple[Figure, ...] = ()
     if case is WithdrawalCase.LONG_TERM_ELSEWHERE and turn.slots.months is not None:
-        value = f"满{LONG_TERM_ELSEWHERE_MONTHS.value}个月"
+        value = render_part(Part("withdraw/value_need", fields))
         figures = (figure("months_elsewhere", "可申请提取的异地时长", value, result),)
 
     steps: tuple[Part, ...]

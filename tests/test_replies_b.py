@@ -104,11 +104,17 @@ async def test_withdraw_long_stay_uses_months(pipeline: Pipeline) -> None:
     assert ESTIMATE_NOTE in answer.text
 
 
-async def test_withdraw_to_wallet_warns_against_cashing_out(pipeline: Pipeline) -> None:
-    answer = await ask(pipeline, "w3", "医保卡里的钱刷出来换现金可以吗", "withdraw")
+async def test_withdraw_to_wallet_points_to_the_e_card(pipeline: Pipeline) -> None:
+    answer = await ask(pipeline, "w3", "医保余额能转到微信零钱吗", "withdraw")
     result = withdrawal_eligibility(WithdrawalCase.TO_WALLET)
     assert result.materials == ()
     assert block("withdraw/case_to_wallet") in answer.text
+    assert block("withdraw/cond_use_e_card_instead") in answer.text
+
+
+async def test_withdraw_cashing_out_is_warned_against(pipeline: Pipeline) -> None:
+    answer = await ask(pipeline, "w4", "医保卡里的钱刷出来换现金可以吗", "withdraw")
+    assert block("withdraw/case_cash_out") in answer.text
     assert block("withdraw/warn_cashing") in answer.text
 
 

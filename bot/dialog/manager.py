@@ -68,9 +68,22 @@ class Dialog:
             return Answer(state.followups[str(entities.number_choice)], state.last_intent or "")
         understanding = self.nlu.understand(text)
         intent, slots = self._decide(state, understanding, entities)
-        asked = frozenset(state.asked) if intent == state.pending_intent else frozenset()
+        resumed = intent == state.pending_intent
+        asked = frozenset(state.asked) if resumed else frozenset()
+        if resumed and state.pending_text and state.pending_text != norm:
+            # "福州" alone says nothing about what was asked: read it with the question.
+            norm = f"{state.pending_text} {norm}"
         turn = Turn(
-            intent, norm, today, slots, asked, understanding, entities, self.ctx, user, self.storage
+            intent,
+            norm,
+            today,
+            slots,
+            asked,
+            understanding,
+            entities,
+            self.ctx,
+            user,
+            self.storage,
         )
         reply = await self._handle(turn)
         rendered = render_reply(reply)
@@ -90,6 +103,7 @@ class Dialog:
     ) -> tuple[str, Slots]:
         own = slots_from(u, e)
         remembered = slots_from_json(state.slots)
+        own = _bare_number(state.pending_slot, u.text, own)
         if state.pending_intent and _answers_pending(state.pending_slot, u, own):
             return state.pending_intent, merge(remembered, own, keep_numbers=True)
         if state.last_intent and _is_elliptic(u):
@@ -116,9 +130,11 @@ class Dialog:
             if state.pending_intent != turn.intent:
                 state.asked = []
             state.pending_intent, state.pending_slot = turn.intent, reply.ask
+            state.pending_text = turn.text[:200]
             state.asked = [*state.asked, reply.ask]
         else:
             state.pending_intent = state.pending_slot = None
+            state.pending_text = ""
             state.asked = []
         state.last_intent = turn.intent
 
@@ -141,6 +157,29 @@ def _answers_pending(slot: str | None, u: Understanding, own: Slots) -> bool:
         return False
     top = u.classification.ranking[0]
     return u.intent in ("out_of_scope", "greeting") or len(u.text) <= 10 or top.keyword < 3.0
+
+
+_BARE_NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s*(元|块|年|个月|月|天|日)?")
+_BARE_UNITS = {
+    "base": ("", "元", "块"),
+    "months": ("", "个月", "月"),
+    "years": ("", "年"),
+    "days": ("", "天", "日"),
+}
+
+
+def _bare_number(slot: str | None, text: str, own: Slots) -> Slots:
+    """A bare "6000" or "12" answering our question is the number we asked for."""
+    units = _BARE_UNITS.get(slot or "")
+    match = _BARE_NUMBER.fullmatch(text.strip(" .!?"))
+    if units is None or match is None or (match.group(2) or "") not in units:
+        return own
+    if getattr(own, slot or "") is not None:
+        return own
+    value = Decimal(match.group(1))
+    if slot in ("months", "days"):
+        return dataclasses.replace(own, **{slot: int(value)}) if value == int(value) else own
+    return dataclasses.replace(own, **{slot: value})
 
 
 def _is_elliptic(u: Understanding) -> bool:

@@ -18,6 +18,7 @@ class ConversationState:
     slots: dict[str, Any] = field(default_factory=dict)  # JSON-safe slot values
     pending_intent: str | None = None  # the question waiting for a missing slot
     pending_slot: str | None = None
+    pending_text: str = ""  # the question that is waiting, so the answer is read with it
     asked: list[str] = field(default_factory=list)
     followups: dict[str, str] = field(default_factory=dict)  # "1" → rendered section text
 

@@ -32,7 +32,7 @@ MIN_EVIDENCE_IN_DOMAIN = 0.8
 # Evidence for another domain (养老金, 公积金) that overrules topic words when ours is absent.
 OTHER_DOMAIN_AT = 4.0
 # Social intents (greeting, human) lose to a topic intent with this much keyword evidence.
-SOCIAL_DAMPING_AT = 2.5
+SOCIAL_DAMPING_AT = 2.0
 CANDIDATES = 12
 # Naive Bayes over characters and character pairs, trained on every labelled sentence: it
 # generalises to wordings no keyword foresaw ("关系弄过去", "欠的几个月还能交不"). Its posterior
@@ -151,7 +151,7 @@ class IntentClassifier:
         }
 
     def _train_bayes(self, labelled: Sequence[tuple[int, str]]) -> None:
-        counts = [defaultdict(int) for _ in self.intents]
+        counts: list[defaultdict[str, int]] = [defaultdict(int) for _ in self.intents]
         for idx, example in labelled:
             for feature in nb_features(shape(self._mask(normalize(example)))):
                 counts[idx][feature] += 1
