@@ -16,9 +16,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from xml.etree import ElementTree
 
-import xmltodict
 from wechatpy.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException
 
@@ -103,34 +102,43 @@ def check_timestamp(timestamp: str, now: float, window: float) -> None:
 
 # -- parsing ------------------------------------------------------------------------------------
 
-_DTD = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY|ELEMENT|ATTLIST|NOTATION)", re.IGNORECASE)
+# Any markup declaration (DOCTYPE, ENTITY, ELEMENT, comments…) except CDATA sections.
+_DECLARATION = re.compile(r"<!(?!\[CDATA\[)")
 
 
-def parse_xml(body: bytes | str) -> dict[str, Any]:
-    """Parse a ``<xml>…</xml>`` document into its child elements, refusing DTDs and entities.
+def parse_xml(body: bytes | str) -> dict[str, str]:
+    """Parse a flat ``<xml>…</xml>`` document into {child tag: text}, refusing any DTD.
 
-    xmltodict>=1.0.2 already refuses entity declarations; rejecting any DTD up front as well
-    keeps us safe if the pin ever slips, and costs one regex over at most 64 KiB.
+    The body must be UTF-8 and is checked for declarations *as decoded text*, then that same
+    text is parsed (a str makes expat read UTF-8 whatever the XML declaration claims), so no
+    DTD, entity declaration or UTF-16 disguise can reach the parser: no entity expansion, no
+    external entities. This is ElementTree's C parser, several times faster than xmltodict on
+    the hot path. Nested elements keep only their own leading text (we read none of them);
+    of repeated tags the first wins.
     """
-    raw = body.encode("utf-8") if isinstance(body, str) else body
-    if _DTD.search(raw):
+    try:
+        text = body.decode("utf-8") if isinstance(body, bytes) else body
+    except UnicodeDecodeError as exc:
+        raise BadRequest("body is not UTF-8") from exc
+    if _DECLARATION.search(text):
         raise BadRequest("dtd refused")
     try:
-        doc = xmltodict.parse(raw, disable_entities=True)
-    except Exception as exc:  # ExpatError, ValueError, anything the parser throws
+        root = ElementTree.fromstring(text)
+    except ElementTree.ParseError as exc:
         raise BadRequest("malformed xml") from exc
-    if not isinstance(doc, dict) or list(doc) != ["xml"]:
+    if root.tag != "xml":
         raise BadRequest("root is not <xml>")
-    fields = doc["xml"]
-    if not isinstance(fields, dict) or not fields:
+    fields: dict[str, str] = {}
+    for child in root:
+        if isinstance(child.tag, str):
+            fields.setdefault(child.tag, child.text or "")
+    if not fields:
         raise BadRequest("empty <xml>")
     return fields
 
 
-def _text(fields: Mapping[str, Any], name: str) -> str:
-    value = fields.get(name)
-    # Repeated or nested elements (lists/dicts) are not valid for the scalar fields we read.
-    return value.strip() if isinstance(value, str) else ""
+def _text(fields: Mapping[str, str], name: str) -> str:
+    return fields.get(name, "").strip()
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,11 +318,11 @@ class Crypto:
         self._encrypter = WeChatCrypto(token, encoding_aes_key, app_id)
 
     def decrypt(
-        self, envelope: Mapping[str, Any], msg_signature: str, timestamp: str, nonce: str
+        self, envelope: Mapping[str, str], msg_signature: str, timestamp: str, nonce: str
     ) -> str:
         """Check ``msg_signature`` over the envelope's Encrypt, then decrypt to plaintext XML."""
-        encrypted = envelope.get("Encrypt")
-        if not isinstance(encrypted, str) or not encrypted:
+        encrypted = envelope.get("Encrypt", "").strip()
+        if not encrypted:
             raise BadRequest("no Encrypt element")
         expected = signature(self._token, timestamp, nonce, encrypted)
         if not msg_signature or not hmac.compare_digest(expected.encode(), msg_signature.encode()):
