@@ -35,6 +35,11 @@ UNICODE_KEYS = [
 ]  # fmt: skip
 
 
+# Stores that share data between instances (memory stores are per-instance by design, so
+# the cross-instance tests run on the others only).
+SHARED = pytest.mark.parametrize("storage_backend", ["sqlite", "redis", "postgres"], indirect=True)
+
+
 class TestStorageContract:
     # -- basic get/set/delete ----------------------------------------------------------
 
@@ -175,11 +180,10 @@ class TestStorageContract:
         assert results.count(True) == 1
         assert await store.get("dedup:1") == results.index(True)
 
+    @SHARED
     async def test_add_concurrent_across_instances(
         self, make_storage: MakeStorage, storage_backend: str
     ) -> None:
-        if storage_backend == "memory":
-            pytest.skip("memory stores are per-instance by design")
         a, b = await make_storage(), await make_storage()
         for round_ in range(5):
             key = f"dedup:{round_}"
@@ -231,11 +235,10 @@ class TestStorageContract:
         assert sorted(results) == list(range(2, 101, 2))
         assert await store.get("n") == 100
 
+    @SHARED
     async def test_incr_concurrent_across_instances(
         self, make_storage: MakeStorage, storage_backend: str
     ) -> None:
-        if storage_backend == "memory":
-            pytest.skip("memory stores are per-instance by design")
         stores = [await make_storage() for _ in range(3)]
         calls = [stores[i % 3].incr("n", 1, ttl=60) for i in range(60)]
         results = await asyncio.gather(*calls)
@@ -298,11 +301,10 @@ class TestStorageContract:
             await store.get("k")
         await store.close()  # idempotent
 
+    @SHARED
     async def test_data_persists_across_instances(
         self, make_storage: MakeStorage, storage_backend: str
     ) -> None:
-        if storage_backend == "memory":
-            pytest.skip("memory stores are per-instance by design")
         first = await make_storage()
         await first.set("conv:u", {"step": 2}, ttl=60)
         await first.close()
