@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from bot.dialog.figures import figure
+from bot.dialog.figures import explain, figure
 from bot.dialog.types import Figure, Part, Reply, Turn
 from bot.policy import LapseCause, back_payment, fmt_money, fmt_rate, late_fee
 from intents.base import Intent
@@ -79,8 +79,6 @@ def _situation(turn: Turn, cause: LapseCause) -> Part:
     return Part("back_payment/general")
 
 
-
-
 def _late_fee_reply(turn: Turn, cause: LapseCause) -> Reply:
     s = turn.slots
     if cause is LapseCause.EMPLOYER:
@@ -92,7 +90,7 @@ def _late_fee_reply(turn: Turn, cause: LapseCause) -> Reply:
     if arrears is None:
         if "months" not in turn.asked:
             return Reply(answer=(Part("back_payment/ask_months"),), ask="months")
-        return Reply(answer=(Part("explain/late_fee_personal"),), estimate=True)
+        return Reply(answer=(explain("late_fee_personal"),), estimate=True)
     if s.days is None:
         if "days" not in turn.asked:
             return Reply(
@@ -110,10 +108,7 @@ def _late_fee_reply(turn: Turn, cause: LapseCause) -> Reply:
             estimate=True,
         )
     fee = late_fee(arrears, s.days, cause)
-    notes = tuple(
-        Part(f"explain/{k.value}", {"city": s.city or "当地", "wait": "", "resume_from": ""})
-        for k in fee.notes
-    )
+    notes = tuple(explain(k, {"city": s.city or "当地"}) for k in fee.notes)
     return Reply(
         answer=(
             Part(

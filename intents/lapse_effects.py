@@ -1,6 +1,6 @@
 """Consequences of a lapse: benefits, waiting period, continuous years, money already paid."""
 
-from bot.dialog.figures import figure, fmt_date
+from bot.dialog.figures import explain, figure, fmt_date
 from bot.dialog.types import Figure, Part, Reply, Turn
 from bot.policy import LapseBucket, LapseCause, Scheme, benefit_resumption
 from intents.base import Intent
@@ -32,8 +32,8 @@ async def handle(turn: Turn) -> Reply:
         return Reply(
             answer=(
                 Part("lapse_effects/summary_general"),
-                Part("explain/paid_money_kept"),
-                Part("explain/account_usable_no_credit"),
+                explain("paid_money_kept"),
+                explain("account_usable_no_credit"),
                 *extra,
             ),
             steps=(Part("lapse_effects/steps"),),
@@ -51,7 +51,7 @@ async def handle(turn: Turn) -> Reply:
     common = {"city": s.city or "当地", "wait": wait, "resume_from": fmt_date(result.resume_from)}
     answer = [Part(_SUMMARY[result.bucket], {"place": s.city or "", "months": months})]
     if _is_general(turn.text):  # "之前交的还在吗": that answer goes first
-        answer.insert(0, Part("explain/paid_money_kept"))
+        answer.insert(0, explain("paid_money_kept"))
     figures: list[Figure] = [figure("waiting_period", "等待期", wait, result)]
     if result.resume_from is not None and s.date is not None:
         resume_text = fmt_date(result.resume_from)
@@ -63,7 +63,7 @@ async def handle(turn: Turn) -> Reply:
             )
         )
         figures.append(figure("resume_date", "恢复待遇", resume_text, result))
-    answer.extend(Part(f"explain/{key.value}", common) for key in result.explanation_keys)
+    answer.extend(explain(key, common) for key in result.explanation_keys)
     answer.extend(extra)
     return Reply(
         answer=tuple(answer),

@@ -1,5 +1,6 @@
 """Moving the insurance relationship and the personal-account balance to another place."""
 
+from bot.dialog.figures import explain
 from bot.dialog.types import Part, Reply, Turn
 from bot.policy import Place, Scheme, TransferKind, transfer_kind
 from intents.base import Intent
@@ -64,14 +65,10 @@ def _kind_parts(
     if kind is TransferKind.CROSS_PROVINCE:
         return [
             Part("transfer/cross_province", fields),
-            Part("explain/old_place_stopped_no_arrears"),
+            explain("old_place_stopped_no_arrears"),
         ]
     parts = [Part("transfer/intra_province", fields)]
-    for key in keys:
-        value = getattr(key, "value", str(key))
-        parts.append(
-            Part(f"explain/{value}", {"city": fields["origin"], "wait": "", "resume_from": ""})
-        )
+    parts.extend(explain(key, {"city": fields["origin"]}) for key in keys)
     return parts
 
 

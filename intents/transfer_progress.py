@@ -1,6 +1,6 @@
 """How long a transfer takes, when the balance arrives, and how to follow its progress."""
 
-from bot.dialog.figures import figure, fmt_date
+from bot.dialog.figures import explain, figure, fmt_date
 from bot.dialog.types import Part, Reply, Turn
 from bot.policy import Place, TransferKind, classify_transfer, transfer_timeline
 from intents.base import Intent
@@ -43,9 +43,7 @@ async def handle(turn: Turn) -> Reply:
         )
     if timeline.calendar_fallback:
         years = "、".join(f"{y}年" for y in timeline.fallback_years)
-        answer.append(
-            Part("explain/calendar_fallback", {"wait": years, "city": "", "resume_from": ""})
-        )
+        answer.append(explain("calendar_fallback", {"wait": years}))
     if any(w in turn.text for w in ("还没", "没到", "没收到", "一直", "超过")):
         answer.append(Part("transfer_progress/slow"))
     figures = (

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 
-from bot.dialog.types import Figure
+from bot.dialog.types import Figure, Part
 from bot.policy import PolicyResult, Provenance
 
 
@@ -36,3 +37,11 @@ def fmt_date(day: date | None) -> str:
 
 def is_estimate(result: PolicyResult) -> bool:
     return any(p.kind == "national" for p in result.provenance)
+
+
+def explain(key: object, fields: Mapping[str, object] | None = None) -> Part:
+    """The ``explain/<key>`` block for a policy ExplanationKey; its optional fields default to
+    neutral words so any key can be rendered from any handler."""
+    value = getattr(key, "value", key)
+    defaults: dict[str, object] = {"city": "当地", "wait": "一段时间", "resume_from": ""}
+    return Part(f"explain/{value}", {**defaults, **(fields or {})})
