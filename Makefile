@@ -20,7 +20,7 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python -m bot serve --host $(HOST) --port $(PORT)
 
-test: $(STAMP)
+test: $(STAMP) lint
 	bash scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 

@@ -172,14 +172,17 @@ def _bare_number(slot: str | None, text: str, own: Slots) -> Slots:
     """A bare "6000" or "12" answering our question is the number we asked for."""
     units = _BARE_UNITS.get(slot or "")
     match = _BARE_NUMBER.fullmatch(text.strip(" .!?"))
-    if units is None or match is None or (match.group(2) or "") not in units:
+    if slot is None or units is None or match is None or (match.group(2) or "") not in units:
         return own
-    if getattr(own, slot or "") is not None:
+    if getattr(own, slot) is not None:
         return own
     value = Decimal(match.group(1))
+    number: int | Decimal = value
     if slot in ("months", "days"):
-        return dataclasses.replace(own, **{slot: int(value)}) if value == int(value) else own
-    return dataclasses.replace(own, **{slot: value})
+        if value != int(value):
+            return own
+        number = int(value)
+    return dataclasses.replace(own, **{slot: number})  # type: ignore[arg-type]
 
 
 def _is_elliptic(u: Understanding) -> bool:
