@@ -7,9 +7,9 @@ answers finish, then closes the WeChat client and the storage it opened.
 Webhook flow (each step refuses before the next, more expensive one runs): URL signature →
 timestamp window → body cap → (safe mode) envelope parse, ``msg_signature``, decrypt → parse →
 route. Messages that reach the bot are de-duplicated across WeChat's retries: one ``add`` on
-``dedup:<key>`` claims the message; retries in this process wait on the same task, retries in
-another worker poll ``reply:<key>``. An answer not ready by the deadline is pushed later
-through the customer-service API.
+``dedup:<key>`` claims the message and later holds its reply; retries in this process wait on
+the same task, retries in another worker poll that key. An answer not ready by the deadline is
+pushed later through the customer-service API.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import logging
 import re
 import secrets
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import date
@@ -149,6 +150,8 @@ class Webhook:
             else None
         )
         self._inflight: dict[str, _InFlight] = {}
+        self._finished: deque[tuple[str, _InFlight, list[str]]] = deque()
+        self._writer: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- HTTP ---------------------------------------------------------------------------------
@@ -238,10 +241,17 @@ class Webhook:
                 reply = menu.HELP_TEXT
             case ActionKind.ASK | ActionKind.FORGET:
                 reply = await self._once(msg, action, deadline)
-        log.info(
-            "wechat message",
-            extra={"user": hash_user(msg.from_user), "type": kind, "action": action.kind.value},
-        )
+        # DEBUG, not INFO: a JSON line per message would cost more than the rest of the
+        # transport; /metrics counts messages, and refusals and errors are logged at INFO+.
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "wechat message",
+                extra={
+                    "user": hash_user(msg.from_user),
+                    "type": kind,
+                    "action": action.kind.value,
+                },
+            )
         return reply
 
     async def _once(self, msg: Inbound, action: Action, deadline: float) -> str:
@@ -251,7 +261,7 @@ class Webhook:
         if entry is None:
             try:
                 claimed = await self.storage.add(
-                    f"dedup:{key}", int(time.time()), ttl=self.settings.dedup_ttl
+                    f"dedup:{key}", {"at": int(time.time())}, ttl=self.settings.dedup_ttl
                 )
             except Exception:
                 # Answering twice on a storage outage beats not answering at all.
@@ -279,17 +289,30 @@ class Webhook:
         return entry
 
     async def _wait(self, key: str, entry: _InFlight, deadline: float) -> str:
-        if entry.task.done():
+        task = entry.task
+        if task.done():
             return self._decide(key, entry)
+        loop = asyncio.get_running_loop()
+        if deadline <= loop.time():
+            return ""
+        # What asyncio.wait does, minus its generality: this is the hot path.
+        waiter: asyncio.Future[None] = loop.create_future()
+
+        def wake(_: object = None) -> None:
+            if not waiter.done():
+                waiter.set_result(None)
+
+        timer = loop.call_at(deadline, wake)
+        task.add_done_callback(wake)
         entry.waiters += 1
         try:
-            remaining = deadline - asyncio.get_running_loop().time()
-            if remaining > 0:
-                await asyncio.wait((entry.task,), timeout=remaining)
+            await waiter
             # Decide while still counted as a waiter, so the answer is replied, not pushed.
-            return self._decide(key, entry) if entry.task.done() else ""
+            return self._decide(key, entry) if task.done() else ""
         finally:
             entry.waiters -= 1
+            timer.cancel()
+            task.remove_done_callback(wake)
 
     def _decide(self, key: str, entry: _InFlight) -> str:
         """Once per message: reply passively if a request is waiting, else push it."""
@@ -306,23 +329,33 @@ class Webhook:
             to_push = pieces
             if pieces:
                 self.metrics.late_answers.inc()
-        self._spawn(self._finish(key, entry, to_push))
+        # Storing the reply is off the request path: one writer task drains a queue, so a burst
+        # of messages costs one task, not one per message.
+        self._finished.append((key, entry, to_push))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._store_replies())
         return entry.reply
 
-    async def _finish(self, key: str, entry: _InFlight, to_push: list[str]) -> None:
-        try:
-            await self.storage.set(
-                f"reply:{key}", {"reply": entry.reply}, ttl=self.settings.dedup_ttl
-            )
-        except Exception:
-            log.exception("storing the reply for retries failed")
-            self.metrics.errors.inc(kind="storage")
-        finally:
-            # Only now: until the reply is stored, retries must find the in-process entry.
-            if self._inflight.get(key) is entry:
-                del self._inflight[key]
-        for piece in to_push:
-            if await self._push(entry.user, piece) is not PushResult.SENT:
+    async def _store_replies(self) -> None:
+        while self._finished:
+            key, entry, to_push = self._finished.popleft()
+            try:
+                await self.storage.set(
+                    f"dedup:{key}", {"reply": entry.reply}, ttl=self.settings.dedup_ttl
+                )
+            except Exception:
+                log.exception("storing the reply for retries failed")
+                self.metrics.errors.inc(kind="storage")
+            finally:
+                # Only now: until the reply is stored, retries must find the in-process entry.
+                if self._inflight.get(key) is entry:
+                    del self._inflight[key]
+            if to_push:
+                self._spawn(self._push_all(entry.user, to_push))
+
+    async def _push_all(self, openid: str, pieces: list[str]) -> None:
+        for piece in pieces:
+            if await self._push(openid, piece) is not PushResult.SENT:
                 break
 
     async def _push(self, openid: str, text: str) -> PushResult | None:
@@ -342,12 +375,12 @@ class Webhook:
         loop = asyncio.get_running_loop()
         while True:
             try:
-                record = await self.storage.get(f"reply:{key}")
+                record = await self.storage.get(f"dedup:{key}")
             except Exception:
                 log.exception("reading the stored reply failed")
                 return ""
-            if isinstance(record, dict):
-                reply = record.get("reply")
+            if isinstance(record, dict) and "reply" in record:
+                reply = record["reply"]
                 return reply if isinstance(reply, str) else ""
             if loop.time() + _POLL_INTERVAL > deadline:
                 return ""
@@ -382,6 +415,8 @@ class Webhook:
         end = loop.time() + timeout
         while True:
             pending = {e.task for e in self._inflight.values()} | self._tasks
+            if self._writer is not None:
+                pending.add(self._writer)
             pending = {t for t in pending if not t.done()}
             remaining = end - loop.time()
             if not pending or remaining <= 0:

@@ -40,14 +40,18 @@ _STANDARD_ATTRS = frozenset(
 )
 
 
-# WeChat appends ``openid=`` to the callback URL, so any logged URL (an access log) names the user.
+# WeChat appends ``openid=`` to the callback URL, so any logged URL (an access log) names the user;
+# and library debug output (SQL parameters, storage keys) may carry a bare openid: 28 characters
+# starting with "o". Callers log ``hash_user(openid)``; these patterns are the safety net.
 _OPENID_PARAM = re.compile(r"(openid=)[^&\s\"']+", re.IGNORECASE)
+_OPENID = re.compile(r"(?<![A-Za-z0-9_-])o[A-Za-z0-9_-]{27}(?![A-Za-z0-9_-])")
 
 
 def redact(text: str) -> str:
-    """Replace ID-card, bank-card and mobile numbers, and URL openids, with placeholders."""
+    """Replace ID-card, bank-card and mobile numbers, and openids, with placeholders."""
     if "penid=" in text or "PENID=" in text:
         text = _OPENID_PARAM.sub(r"\1[OPENID]", text)
+    text = _OPENID.sub("[OPENID]", text)
     # Cheap pre-check: most log lines contain no long digit run, so skip the regexes.
     if not _has_long_digits(text):
         return text
@@ -115,5 +119,8 @@ def setup_logging(level: str = "INFO", stream: TextIO | None = None) -> None:
     root.addHandler(handler)
     resolved = logging.getLevelName(level.upper())
     root.setLevel(resolved if isinstance(resolved, int) else logging.INFO)
-    # aiohttp's access log would print the query string, which carries the openid.
+    # aiohttp's access log would print the query string, which carries the openid; drivers log
+    # every statement with its parameters at DEBUG. Neither is wanted even with LOG_LEVEL=DEBUG.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    for chatty in ("aiosqlite", "asyncio", "asyncpg", "redis"):
+        logging.getLogger(chatty).setLevel(logging.INFO)

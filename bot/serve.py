@@ -69,7 +69,8 @@ def run_serve(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
         # The default access log prints query strings, which carry openids and signatures.
         access_log=None,
         print=None,
-        shutdown_timeout=settings.shutdown_timeout,
+        # Open requests end by the reply deadline; pending answers get their own budget later.
+        shutdown_timeout=min(settings.reply_deadline + 0.5, settings.shutdown_timeout + 0.5),
     )
     return 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ def _positive_int(value: str | None, default: int) -> int:
 
 def _non_negative(value: str | None, default: float) -> float:
     number = _float(value, default)
-    return number if number >= 0 and number == number and number != float("inf") else default
+    return number if math.isfinite(number) and number >= 0 else default
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,9 @@ class Settings:
     dedup_ttl: float = 600.0
     cs_quota: int = 5
     cs_window: float = 48 * 3600.0
-    shutdown_timeout: float = 10.0
+    # Docker waits 10 s after SIGTERM: ~5 s for open requests (each ends by the reply deadline)
+    # plus this for answers still being computed or pushed.
+    shutdown_timeout: float = 5.0
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -101,5 +104,5 @@ class Settings:
             dedup_ttl=max(_non_negative(e.get("DEDUP_TTL"), 600.0), 300.0),
             cs_quota=_positive_int(e.get("WECHAT_CS_QUOTA"), 5),
             cs_window=_non_negative(e.get("WECHAT_CS_WINDOW"), 48 * 3600.0) or 48 * 3600.0,
-            shutdown_timeout=_non_negative(e.get("SHUTDOWN_TIMEOUT"), 10.0),
+            shutdown_timeout=_non_negative(e.get("SHUTDOWN_TIMEOUT"), 5.0),
         )

@@ -15,10 +15,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date
 from typing import Any
 
+import aiohttp
 import pytest
 import xmltodict
 from aiohttp import web
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 from fake_wechat_api import (
     OFFICIAL_ID,
     OPENID,
@@ -115,7 +116,7 @@ def log_output() -> Any:
     root = logging.getLogger()
     old_level = root.level
     root.addHandler(handler)
-    root.setLevel(logging.INFO)
+    root.setLevel(logging.DEBUG)
     yield stream
     root.removeHandler(handler)
     root.setLevel(old_level)
@@ -687,8 +688,9 @@ async def test_pushes_respect_the_quota(make: Make, fake: FakeWeChatAPI) -> None
     sender = WeChatSender()
     for i in range(7):
         assert await post(client, sender.text(f"问题{i}"), sender.query()) == (200, "success")
-    await wait_for(lambda: len(bot.calls) == 7)
-    await asyncio.sleep(0.3)
+    await wait_for(lambda: len(fake.sent) == 5)
+    await asyncio.sleep(0.3)  # the 6th and 7th answers are done by now, and not sent
+    assert len(bot.calls) == 7
     assert len(fake.sent) == 5
     assert len(fake.calls_to("message/custom/send")) == 5
 
@@ -753,8 +755,6 @@ async def test_healthz_and_metrics(make: Make) -> None:
 async def test_shutdown_finishes_pending_answers_and_closes_owned_storage(
     fake: FakeWeChatAPI,
 ) -> None:
-    from aiohttp.test_utils import TestServer
-
     settings = Settings(
         wechat_token=TOKEN,
         wechat_app_id=fake.app_id,
@@ -785,3 +785,30 @@ async def test_injected_storage_is_left_open(make: Make, storage: MemoryStorage)
 def test_app_is_an_aiohttp_application(storage: MemoryStorage) -> None:
     app = create_app(Settings(), responder=FakeBot(), storage=storage)
     assert isinstance(app, web.Application)
+
+
+async def test_shutdown_lets_open_requests_finish(fake: FakeWeChatAPI) -> None:
+    settings = Settings(
+        wechat_token=TOKEN,
+        wechat_app_id=fake.app_id,
+        wechat_app_secret=fake.secret,
+        wechat_api_base=fake.base_url,
+        database_url="memory://",
+        reply_deadline=2.0,
+    )
+    app = create_app(settings, responder=FakeBot(delay=0.3))
+    server = TestServer(app)
+    await server.start_server()
+    sender = WeChatSender()
+    async with aiohttp.ClientSession() as session:
+        request = asyncio.create_task(
+            session.post(
+                server.make_url("/wechat"), params=sender.query(), data=sender.text("关机中")
+            )
+        )
+        await asyncio.sleep(0.1)  # the answer is being computed …
+        await server.close()  # … when the server is told to stop
+        resp = await request
+        assert resp.status == 200
+        assert reply_fields(await resp.text())["Content"] == "答：关机中"
+    assert fake.sent == []  # answered in time, nothing pushed

@@ -47,7 +47,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         "WECHAT_ENCODING_AES_KEY": TEST_AES_KEY,
         "WECHAT_API_BASE": "http://127.0.0.1:9/cgi-bin/",  # nothing listens: no pushes expected
         "DATABASE_URL": f"sqlite:///{workdir / 'bot.sqlite3'}",
-        "LOG_LEVEL": "INFO",
+        "LOG_LEVEL": "DEBUG",  # per-message lines are DEBUG
     }
     # Exactly what the container runs (with --host 0.0.0.0), port from $PORT as in the image.
     process = ServerProcess(workdir, env, command=dockerfile_cmd())
@@ -259,3 +259,86 @@ async def test_slow_path_pushes_through_customer_service(tmp_path: Path) -> None
         code = await asyncio.to_thread(process.stop)
         await fake.close()
     assert code == 0  # SIGTERM → graceful shutdown, clean exit
+
+
+def _cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "LANG": "C.UTF-8",
+        "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+        "BOT_DATA_DIR": str(tmp_path / "data"),
+        **extra,
+    }
+
+
+def test_menu_command_prints_the_menu(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "menu"],
+        env=_cli_env(tmp_path),
+        capture_output=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == menu.menu_json()
+
+
+async def test_menu_push_publishes_through_the_api(tmp_path: Path) -> None:
+    fake = FakeWeChatAPI(app_id=APP_ID, secret="menu-secret")
+    await fake.start()
+    try:
+        env = _cli_env(
+            tmp_path,
+            WECHAT_APP_ID=APP_ID,
+            WECHAT_APP_SECRET="menu-secret",
+            WECHAT_API_BASE=fake.base_url,
+            DATABASE_URL="memory://",
+        )
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "menu", "--push", env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode == 0, err.decode()
+        assert "menu published" in out.decode()
+        assert [c.body for c in fake.calls_to("menu/create")] == [menu.menu_json()]
+
+        fake.fail_next("menu/create", 40016, "invalid button size")
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "menu", "--push", env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode == 1
+        assert "40016" in err.decode() and "Traceback" not in err.decode()
+        assert "menu-secret" not in err.decode() + out.decode()
+    finally:
+        await fake.close()
+
+
+def test_menu_push_without_credentials_fails_cleanly(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "menu", "--push"],
+        env=_cli_env(tmp_path),
+        capture_output=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert b"WECHAT_APP_ID" in result.stderr and b"Traceback" not in result.stderr
+
+
+def test_serve_refuses_a_malformed_aes_key(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "serve", "--port", "1"],
+        env=_cli_env(
+            tmp_path,
+            WECHAT_TOKEN="t",
+            WECHAT_APP_ID=APP_ID,
+            WECHAT_ENCODING_AES_KEY="too-short",
+            DATABASE_URL="memory://",
+        ),
+        capture_output=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert b"WECHAT_ENCODING_AES_KEY" in result.stderr and b"Traceback" not in result.stderr
