@@ -25,20 +25,22 @@ async def handle(turn: Turn) -> Reply:
     """What a lapse means for this person: by its length, scheme, cause and city."""
     s = turn.slots
     months = s.months
-    if months is None and "months" not in turn.asked and not _is_general(turn.text):
-        return Reply(answer=(Part("lapse_effects/ask_months"),), ask="months")
     extra = (Part("lapse_effects/other_effects"),) if any(w in turn.text for w in _CIVIC) else ()
     if months is None or months <= 0:
+        # Answer what can be answered now; the length of the lapse refines it, so ask for it
+        # once at the end instead of before answering.
+        ask = None if "months" in turn.asked else "months"
+        answer = [*_lead(turn.text), Part("lapse_effects/summary_general")]
+        answer += [explain(k) for k in ("paid_money_kept", "account_usable_no_credit")]
+        seen: set[str] = set()  # a lead sentence is not said twice
+        answer = [p for p in answer if not (p.key in seen or seen.add(p.key))]
+        answer += [*extra, *((Part("lapse_effects/ask_more"),) if ask else ())]
         return Reply(
-            answer=(
-                Part("lapse_effects/summary_general"),
-                explain("paid_money_kept"),
-                explain("account_usable_no_credit"),
-                *extra,
-            ),
+            answer=tuple(answer),
             steps=(Part("lapse_effects/steps"),),
             check=(Part("lapse_effects/check"),),
             estimate=True,
+            ask=ask,
         )
     result = benefit_resumption(
         _scheme(s.scheme),
@@ -73,6 +75,21 @@ async def handle(turn: Turn) -> Reply:
         remember={"months": months},
         estimate=any(p.kind == "national" for p in result.provenance),
     )
+
+
+def _lead(text: str) -> list[Part]:
+    """The sentence that answers the question asked, to say first."""
+    if any(w in text for w in ("白交", "白缴", "还在", "作废", "算数", "还算")):
+        return [explain("paid_money_kept")]
+    if any(w in text for w in ("个人账户", "刷卡", "能用", "买药")):
+        return [explain("account_usable_no_credit")]
+    if any(w in text for w in ("恢复", "生效", "多久能", "什么时候能")):
+        return [explain("resume_month_after_payment"), explain("back_pay_then_wait")]
+    if any(w in text for w in ("额度", "封顶", "最高")):
+        return [explain("cap_may_drop")]
+    if any(w in text for w in ("报销", "看病", "住院", "门诊", "自费")):
+        return [explain("benefits_stop_next_month")]
+    return []
 
 
 def _is_general(text: str) -> bool:

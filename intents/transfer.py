@@ -18,9 +18,9 @@ async def handle(turn: Turn) -> Reply:
     """Which kind of transfer this is, what moves, and how to apply."""
     s = turn.slots
     pair = places(turn)
-    if pair is None and s.city is None and s.province is None and "destination" not in turn.asked:
-        return Reply(answer=(Part("transfer/ask_places"),), ask="destination")
     answer: list[Part] = []
+    # Without both places the general rule still answers; ask once for what would refine it.
+    ask = "destination" if pair is None and "destination" not in turn.asked else None
     offices = "转出地或转入地"
     if pair is not None:
         origin, destination = pair
@@ -36,14 +36,16 @@ async def handle(turn: Turn) -> Reply:
         answer.extend(_kind_parts(result.kind, result.explanation_keys, fields))
         offices = f"{origin.city}或{destination.city}"
     elif s.city:
-        answer.append(Part("transfer/one_place", {"place": s.city}))
         answer.append(Part("transfer/general"))
+        answer.append(Part("transfer/one_place", {"place": s.city}))
     elif s.province == "广东省":
         answer.append(Part("transfer/guangdong"))
     else:
         answer.append(Part("transfer/general"))
     if s.scheme == "resident" or "居民" in turn.text or "新农合" in turn.text:
         answer.append(Part("transfer/resident"))
+    if ask:
+        answer.append(Part("transfer/ask_places"))
     return Reply(
         answer=tuple(answer),
         steps=(
@@ -54,6 +56,7 @@ async def handle(turn: Turn) -> Reply:
         materials=(Part("transfer/materials"),),
         check=(Part("transfer/check"),),
         estimate=True,
+        ask=ask,
     )
 
 

@@ -143,3 +143,34 @@ def test_every_template_block_is_valid_and_renders() -> None:
 
 def test_rendered_type() -> None:
     assert isinstance(render_reply(Reply(answer=(Part("common/reset"),))), Rendered)
+
+
+async def test_asked_for_section_comes_right_after_the_answer(bot: Pipeline) -> None:
+    answer = await say(bot, "无锡医保关系转出需要什么材料")
+    lines = answer.splitlines()
+    materials_at = next(i for i, line in enumerate(lines) if line.startswith("【所需材料】"))
+    assert materials_at < next(i for i, line in enumerate(lines) if "以上为一般规定" in line)
+
+
+async def test_lapse_question_is_answered_before_asking_for_months(bot: Pipeline) -> None:
+    answer = await bot.respond("u", "断缴期间看病能报销吗", today=TODAY)
+    assert answer.intent == "lapse_effects"
+    assert answer.text.startswith("断缴的次月起暂停报销待遇")
+    assert "断了几个月" in answer.text
+    follow = await bot.respond("u", "5个月", today=TODAY)
+    assert follow.intent == "lapse_effects" and "3到6个月" in follow.text
+
+
+async def test_a_failing_handler_costs_one_answer_not_the_conversation(bot: Pipeline, monkeypatch) -> None:
+    import dataclasses
+
+    import intents
+
+    async def broken(turn):
+        raise RuntimeError("bug")
+
+    original = intents.BY_ID["withdraw"]
+    monkeypatch.setitem(intents.BY_ID, "withdraw", dataclasses.replace(original, handler=broken))
+    answer = await bot.respond("u", "医保卡的钱能取出来吗", today=TODAY)
+    assert "12393" in answer.text  # the fallback, not a traceback
+    assert (await bot.respond("u", "你好", today=TODAY)).intent == "greeting"

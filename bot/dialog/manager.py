@@ -12,6 +12,7 @@ Then the intent's handler computes the reply, and the reply is rendered to fit o
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -26,6 +27,8 @@ from bot.nlu.normalize import normalize
 from bot.nlu.understand import NLU, Understanding
 from bot.storage.base import Storage
 from intents import BY_ID
+
+log = logging.getLogger(__name__)
 
 RESET_WORDS = frozenset({"重新开始", "重来", "重置", "清空", "reset", "restart", "从头开始"})
 # Topics whose numbers (months, base, arrears) stay meaningful for one another.
@@ -86,7 +89,7 @@ class Dialog:
             self.storage,
         )
         reply = await self._handle(turn)
-        rendered = render_reply(reply)
+        rendered = render_reply(reply, _focus(turn.text))
         self._remember(state, turn, reply, rendered.followups)
         await save_state(self.storage, user, state, self.ttl)
         return Answer(
@@ -118,7 +121,13 @@ class Dialog:
         handler = BY_ID[turn.intent].handler
         if handler is None:
             return Reply(answer=(Part("common/fallback"),))
-        return await handler(turn)
+        try:
+            return await handler(turn)
+        except Exception:
+            # A bug in one handler must cost the user one answer, not the conversation: log
+            # it with context and say something useful instead of failing the whole request.
+            log.exception("handler failed", extra={"intent": turn.intent})
+            return Reply(answer=(Part("common/fallback"),))
 
     def _remember(
         self, state: ConversationState, turn: Turn, reply: Reply, followups: dict[str, str]
@@ -137,6 +146,18 @@ class Dialog:
             state.pending_text = ""
             state.asked = []
         state.last_intent = turn.intent
+
+
+_FOCUS = (
+    ("materials", ("材料", "带什么", "证件", "需要什么", "要什么东西", "准备什么")),
+    ("steps", ("怎么办理", "流程", "步骤", "怎么操作", "在哪办", "去哪办", "怎么申请", "手续")),
+    ("check", ("怎么查", "在哪查", "哪里查", "查询")),
+)
+
+
+def _focus(text: str) -> str | None:
+    """Which reply section the question itself asks for, if any."""
+    return next((name for name, words in _FOCUS if any(w in text for w in words)), None)
 
 
 def _known(values: Any) -> dict[str, Any]:

@@ -90,9 +90,16 @@ def clip(text: str, limit: int = MAX_BYTES) -> str:
     return "\n".join(out).rstrip() + ellipsis
 
 
-def render_reply(reply: Reply) -> Rendered:
-    """Answer, figures and sections; when too long, the sections move behind a numbered menu."""
+def render_reply(reply: Reply, focus: str | None = None) -> Rendered:
+    """Answer, figures and sections; when too long, the sections move behind a numbered menu.
+
+    ``focus`` names the section the user asked for ("带什么材料" → ``materials``): it follows the
+    answer directly and is never moved behind the menu.
+    """
     head = [render_parts(reply.answer)]
+    focused: tuple[Part, ...] = getattr(reply, focus, ()) if focus in SECTION_TITLES else ()
+    if focused:
+        head.append(f"【{SECTION_TITLES[str(focus)]}】\n{render_parts(focused)}")
     if reply.figures:
         head.append("\n".join(render_figure(f) for f in reply.figures))
     if reply.estimate:
@@ -100,7 +107,7 @@ def render_reply(reply: Reply) -> Rendered:
     sections = []
     for attr, title in SECTION_TITLES.items():
         parts: tuple[Part, ...] = getattr(reply, attr)
-        if parts:
+        if parts and not (focused and attr == focus):
             sections.append((title, f"【{title}】\n{render_parts(parts)}"))
     full = "\n\n".join([*head, *(body for _, body in sections)])
     if utf8_len(full) <= MAX_BYTES:
