@@ -32,8 +32,8 @@ async def handle(turn: Turn) -> Reply:
         ask = None if "months" in turn.asked else "months"
         answer = [*_lead(turn.text), Part("lapse_effects/summary_general")]
         answer += [explain(k) for k in ("paid_money_kept", "account_usable_no_credit")]
-        seen: set[str] = set()  # a lead sentence is not said twice
-        answer = [p for p in answer if not (p.key in seen or seen.add(p.key))]
+        # A lead sentence is not said twice.
+        answer = list({p.key: p for p in reversed(answer)}.values())[::-1]
         answer += [*extra, *((Part("lapse_effects/ask_more"),) if ask else ())]
         return Reply(
             answer=tuple(answer),
