@@ -32,8 +32,7 @@ async def handle(turn: Turn) -> Reply:
         ask = None if "months" in turn.asked else "months"
         answer = [*_lead(turn.text), Part("lapse_effects/summary_general")]
         answer += [explain(k) for k in ("paid_money_kept", "account_usable_no_credit")]
-        # A lead sentence is not said twice.
-        answer = list({p.key: p for p in reversed(answer)}.values())[::-1]
+        answer = _first_of_each(answer)  # a lead sentence is not said twice
         answer += [*extra, *((Part("lapse_effects/ask_more"),) if ask else ())]
         return Reply(
             answer=tuple(answer),
@@ -75,6 +74,14 @@ async def handle(turn: Turn) -> Reply:
         remember={"months": months},
         estimate=any(p.kind == "national" for p in result.provenance),
     )
+
+
+def _first_of_each(parts: list[Part]) -> list[Part]:
+    kept: list[Part] = []
+    for part in parts:
+        if all(part.key != k.key for k in kept):
+            kept.append(part)
+    return kept
 
 
 def _lead(text: str) -> list[Part]:
