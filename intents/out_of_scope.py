@@ -17,10 +17,16 @@ _OTHER = (
 )
 
 
+_OURS = ("医保", "医疗保险", "社保", "新农合", "参保")
+
+
 async def handle(turn: Turn) -> Reply:
     for words, topic, office in _OTHER:
         if any(w in turn.text for w in words):
             return Reply(answer=(Part("out_of_scope/other_insurance", {"topic": topic, "office": office}),))
+    if any(w in turn.text for w in _OURS):
+        # About medical insurance, just not a question we recognised: offer the topics.
+        return Reply(answer=(Part("out_of_scope/which_topic"), Part("greeting/menu")))
     return Reply(answer=(Part("out_of_scope/unknown"),))
 
 
