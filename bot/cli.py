@@ -71,9 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     p_eval.add_argument("--all", action="store_true", help="list every line, not only errors")
     sub.add_parser("warmup", help="load dictionaries and data once (build caches)")
     from bot import chat, serve
+    from bot.reminders import cli as reminders_cli
 
     chat.register(sub)
     serve.register(sub)
+    reminders_cli.register(sub)
     return parser
 
 

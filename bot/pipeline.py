@@ -15,10 +15,14 @@ from bot.dialog.state import clear_state
 from bot.dialog.types import Answer
 from bot.nlu.understand import NLU
 from bot.reminders import forget_subscriptions
+from bot.reminders.service import REMINDER_INTENTS, Reminders
 from bot.settings import TZ, Settings
 from bot.storage.base import Storage
 
-__all__ = ["Answer", "Pipeline"]
+__all__ = ["COMPACT_CHANNELS", "Answer", "Pipeline"]
+
+# Channels whose answers are read by a whole group: short, and nothing personal repeated.
+COMPACT_CHANNELS = frozenset({"group"})
 
 
 class Pipeline:
@@ -28,6 +32,7 @@ class Pipeline:
         self.settings = settings
         self.storage = storage
         self._dialog: Dialog | None = None
+        self.reminders = Reminders(settings, storage)  # reminder jobs, kept in step below
 
     def warmup(self) -> None:
         """Load dictionaries, region and policy data now (blocking, well under 1 s after the
@@ -48,9 +53,13 @@ class Pipeline:
     ) -> Answer:
         """Answer one message from ``user`` (a stable key such as an openid)."""
         today = today or datetime.now(TZ).date()
-        return await self.dialog.respond(user, text, today)
+        answer = await self.dialog.respond(user, text, today, compact=channel in COMPACT_CHANNELS)
+        if answer.intent in REMINDER_INTENTS:
+            await self.reminders.sync(user, today)  # jobs follow the records just changed
+        return answer
 
     async def forget(self, user: str) -> None:
         """Delete everything stored about ``user`` (unsubscribe): conversation and reminders."""
         await clear_state(self.storage, user)
         await forget_subscriptions(self.storage, user)
+        await self.reminders.forget(user)

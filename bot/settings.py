@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot.channels.config import GroupSettings
+from bot.reminders.config import ReminderSettings
+
 TZ = ZoneInfo("Asia/Shanghai")
 
 
@@ -70,6 +73,8 @@ class Settings:
     # Docker waits 10 s after SIGTERM: ~5 s for open requests (each ends by the reply deadline)
     # plus this for answers still being computed or pushed.
     shutdown_timeout: float = 5.0
+    reminders: ReminderSettings = field(default_factory=ReminderSettings)
+    groups: GroupSettings = field(default_factory=GroupSettings)  # WeCom groups, the bridge
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -105,4 +110,6 @@ class Settings:
             cs_quota=_positive_int(e.get("WECHAT_CS_QUOTA"), 5),
             cs_window=_non_negative(e.get("WECHAT_CS_WINDOW"), 48 * 3600.0) or 48 * 3600.0,
             shutdown_timeout=_non_negative(e.get("SHUTDOWN_TIMEOUT"), 5.0),
+            reminders=ReminderSettings.from_env(e),
+            groups=GroupSettings.from_env(e),
         )

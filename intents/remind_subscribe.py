@@ -6,6 +6,7 @@ from bot.dialog.figures import figure, fmt_date
 from bot.dialog.types import Figure, Part, Reply, Turn
 from bot.policy import add_working_days, next_deadline, next_monthly_due
 from bot.reminders import add_subscription, list_subscriptions
+from bot.reminders.records import MONTHLY_KIND
 from intents.base import Intent
 
 # Default lead times: a week ahead to plan, the day before as a last call.
@@ -56,7 +57,20 @@ async def handle(turn: Turn) -> Reply:
             ),
             figures=figures,
         )
-    await add_subscription(turn.storage, turn.user, kind, title, city, due, remind_on, turn.today)
+    monthly = kind == MONTHLY_KIND
+    await add_subscription(
+        turn.storage,
+        turn.user,
+        kind,
+        title,
+        city,
+        due,
+        remind_on,
+        turn.today,
+        # Kept so the scheduler can roll a monthly reminder over to the next month.
+        due_day=s.day_of_month if monthly else None,
+        lead_days=LEAD_DAYS if monthly else (),
+    )
     dates = "、".join(fmt_date(d) for d in sorted(remind_on))
     return Reply(
         answer=(

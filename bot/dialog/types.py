@@ -28,6 +28,7 @@ class Answer:
     cities: tuple[str, ...] = ()
     figures: tuple[dict[str, Any], ...] = ()
     confidence: float = 0.0
+    asks: str | None = None  # the slot the bot asked for: a question back, not an answer
 
 
 @dataclass(frozen=True)

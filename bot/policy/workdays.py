@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 import chinese_calendar
 
 __all__ = ["WorkdayResult", "add_working_days", "check_working_day"]
 
 
+# Cached: chinese_calendar scans its whole holiday table (min/max) on every call, ~8 µs a day,
+# and one deadline walks dozens of days; the table is fixed for the life of the process.
+@lru_cache(maxsize=4096)
 def check_working_day(day: date) -> tuple[bool, bool]:
     """(is a working day, was guessed from weekends only because the year is unpublished)."""
     try:

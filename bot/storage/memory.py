@@ -6,6 +6,7 @@ is only "atomic" within one event loop. Do not use it behind more than one worke
 
 from __future__ import annotations
 
+import heapq
 import time
 from typing import Any
 
@@ -14,9 +15,11 @@ from bot.storage.base import Storage
 
 __all__ = ["MemoryStorage"]
 
-# Full sweeps are O(n); doing one every N writes keeps the amortised cost tiny while still
-# bounding memory held by keys that expire and are never read again.
-_SWEEP_EVERY = 1000
+# Expiry is a min-heap of (deadline, key) with lazy deletion: each write pops only what has
+# already expired, O(log n), instead of rescanning every key (a sweep over a million dedup
+# markers every thousand writes cost more than the writes). Overwritten keys leave stale heap
+# entries; the heap is rebuilt from live data when those outnumber live TTL keys.
+_HEAP_SLACK = 1024
 
 
 class MemoryStorage(Storage):
@@ -30,7 +33,7 @@ class MemoryStorage(Storage):
 
     def __init__(self) -> None:
         self._data: dict[str, tuple[str, float | None]] = {}
-        self._writes = 0
+        self._expiries: list[tuple[float, str]] = []
         self._closed = False
 
     @classmethod
@@ -55,12 +58,19 @@ class MemoryStorage(Storage):
             return None
         return entry
 
-    def _wrote(self, now: float) -> None:
-        self._writes += 1
-        if self._writes % _SWEEP_EVERY == 0:
-            dead = [k for k, (_, exp) in self._data.items() if exp is not None and exp <= now]
-            for k in dead:
-                del self._data[k]
+    def _wrote(self, key: str, expires: float | None, now: float) -> None:
+        heap = self._expiries
+        if expires is not None:
+            heapq.heappush(heap, (expires, key))
+        while heap and heap[0][0] <= now:
+            deadline, dead = heapq.heappop(heap)
+            entry = self._data.get(dead)
+            # Only if the key still carries this deadline: it may have been set again since.
+            if entry is not None and entry[1] == deadline:
+                del self._data[dead]
+        if len(heap) > 2 * len(self._data) + _HEAP_SLACK:
+            self._expiries = [(exp, k) for k, (_, exp) in self._data.items() if exp is not None]
+            heapq.heapify(self._expiries)
 
     @staticmethod
     def _expiry(ttl: float | None, now: float) -> float | None:
@@ -77,8 +87,9 @@ class MemoryStorage(Storage):
     async def set(self, key: str, value: Any, ttl: float | None = None) -> None:
         self._check_open()
         now = time.monotonic()
-        self._data[key] = (encode(value), self._expiry(ttl, now))
-        self._wrote(now)
+        expires = self._expiry(ttl, now)
+        self._data[key] = (encode(value), expires)
+        self._wrote(key, expires, now)
 
     async def add(self, key: str, value: Any, ttl: float | None = None) -> bool:
         self._check_open()
@@ -87,7 +98,7 @@ class MemoryStorage(Storage):
         if self._live(key, now) is not None:
             return False
         self._data[key] = (raw, expires)
-        self._wrote(now)
+        self._wrote(key, expires, now)
         return True
 
     async def delete(self, key: str) -> None:
@@ -122,8 +133,23 @@ class MemoryStorage(Storage):
             total = current + amount
             expires = entry[1]  # ttl applies on creation only; keep the running window
         self._data[key] = (encode(total), expires)
-        self._wrote(now)
+        # An existing deadline is already in the heap; pushing it again would only add slack.
+        self._wrote(key, expires if entry is None else None, now)
         return total
+
+    def export(self, key: str) -> tuple[Any, float | None] | None:
+        """(value, seconds left or None) of a live key, else None: for copying it elsewhere."""
+        now = time.monotonic()
+        entry = self._live(key, now)
+        if entry is None:
+            return None
+        value = decode(entry[0])
+        if value is None:
+            return None
+        return value, None if entry[1] is None else max(entry[1] - now, 0.001)
+
+    def __len__(self) -> int:
+        return len(self._data)
 
     async def ping(self) -> bool:
         return not self._closed
@@ -131,3 +157,4 @@ class MemoryStorage(Storage):
     async def close(self) -> None:
         self._closed = True
         self._data.clear()
+        self._expiries.clear()

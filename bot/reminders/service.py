@@ -1,0 +1,151 @@
+"""Glue: keep jobs in step with the chat's records, and run the scheduler inside ``serve``.
+
+:class:`Reminders` belongs to the pipeline: after a reminder intent it rewrites the user's
+pending jobs from their records (:meth:`Reminders.sync`), and on unsubscribe deletes them.
+It opens the jobs database per call (reminder intents are rare) so the chat side holds no
+connection that someone would have to close; only the in-memory store is kept, because it
+*is* the data.
+
+:func:`reminder_context` is an aiohttp ``cleanup_ctx``: the scheduler task starts with the
+app and is stopped, its batch finished, before the app closes the storage and API client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from datetime import date
+from typing import Any
+
+from aiohttp import web
+
+from bot.reminders.channels import build_channels
+from bot.reminders.jobs import JobStore, MemoryJobStore, open_job_store
+from bot.reminders.records import job_specs, list_subscriptions
+from bot.reminders.scheduler import Scheduler
+from bot.settings import TZ, Settings
+from bot.storage.base import Storage
+from bot.wechat_api import WeChatAPI
+
+__all__ = ["REMINDER_INTENTS", "Reminders", "jobs_url", "reminder_context"]
+
+log = logging.getLogger(__name__)
+
+# Intents whose handlers change a user's reminder records.
+REMINDER_INTENTS = frozenset({"remind_subscribe", "remind_cancel"})
+
+
+def jobs_url(settings: Settings, storage: Storage) -> str:
+    """Where jobs live: ``REMINDERS_DATABASE_URL``, else the storage's own database."""
+    if settings.reminders.database_url:
+        return settings.reminders.database_url
+    from bot.storage.memory import MemoryStorage
+    from bot.storage.sqlite import SQLiteStorage
+
+    if isinstance(storage, MemoryStorage):
+        return "memory://"
+    if isinstance(storage, SQLiteStorage):
+        # The same file: one thing to back up, and its WAL already serves several processes.
+        return "memory://" if storage.path == ":memory:" else f"sqlite:///{storage.path}"
+    from bot.storage.postgres import PostgresStorage
+
+    if isinstance(storage, PostgresStorage):
+        return storage.dsn
+    # Redis holds the conversation; jobs need SQL (DATABASE_URL) or the local file.
+    url = settings.storage_url
+    if url.partition("://")[0].lower() in ("sqlite", "postgresql", "postgres"):
+        return url
+    return f"sqlite:///{settings.data_dir / 'bot.sqlite3'}"
+
+
+class Reminders:
+    """The chat side's handle on the jobs table."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        storage: Storage,
+        clock: Callable[[], float] = time.time,
+        *,
+        store: JobStore | None = None,
+    ) -> None:
+        """``store``: use this (caller-owned) job store instead of opening one by URL."""
+        self.settings = settings
+        self.storage = storage
+        self.clock = clock
+        self.url = jobs_url(settings, storage)
+        if store is None and self.url.startswith("memory:"):
+            store = MemoryJobStore()
+        self._shared = store
+
+    def open(self) -> tuple[JobStore, bool]:
+        """A store for a long-lived user (the scheduler) and whether the caller must close it."""
+        if self._shared is not None:
+            return self._shared, False
+        return open_job_store(self.url), True
+
+    @contextlib.asynccontextmanager
+    async def jobs(self) -> AsyncIterator[JobStore]:
+        store, owned = self.open()
+        try:
+            yield store
+        finally:
+            if owned:
+                await store.close()
+
+    async def sync(self, user: str, today: date) -> None:
+        """Make the user's pending jobs match their records (after any reminder intent)."""
+        subs = await list_subscriptions(self.storage, user)
+        specs = job_specs(user, subs, today, self.settings.reminders.send_hour, TZ)
+        async with self.jobs() as store:
+            await store.sync_user(user, specs, self.clock())
+
+    async def forget(self, user: str) -> None:
+        """Delete all of the user's jobs, sent history included (unsubscribe)."""
+        async with self.jobs() as store:
+            await store.forget_user(user)
+
+
+def reminder_context(
+    settings: Settings, storage: Storage, api: WeChatAPI | None, responder: Any = None
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """A ``cleanup_ctx`` running the scheduler for the app's lifetime (``REMINDERS_IN_SERVE``)."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        if not settings.reminders.in_serve:
+            yield
+            return
+        hub = getattr(responder, "reminders", None)
+        if not isinstance(hub, Reminders):
+            hub = Reminders(settings, storage)
+        jobs, owned = hub.open()
+        channels = build_channels(
+            settings.reminders,
+            api,
+            storage,
+            cs_quota=settings.cs_quota,
+            cs_window=settings.cs_window,
+        )
+        scheduler = Scheduler(settings, jobs, storage, channels)
+        stop = asyncio.Event()
+        task = asyncio.create_task(scheduler.run(stop), name="reminder-scheduler")
+        try:
+            yield
+        finally:
+            stop.set()
+            try:
+                # Lets the batch in hand finish; what is left keeps its lease and is
+                # picked up by another worker (or this one after a restart).
+                await asyncio.wait_for(task, timeout=max(settings.shutdown_timeout, 0.1))
+            except TimeoutError:
+                log.warning("reminder scheduler stopped mid-batch; leases will expire")
+            except Exception:
+                log.exception("reminder scheduler failed")
+            await channels.close()
+            if owned:
+                await jobs.close()
+
+    return context

@@ -1,0 +1,254 @@
+"""Stores made of stores: hot keys apart from durable ones, and a local stand-in for outages.
+
+``open_app_storage(settings)`` builds what the server uses:
+
+* **Routing.** Per-message state (``HOT_PREFIXES``: retry de-duplication, conversations,
+  customer-service quota counters, locks, the access token) goes to the *hot* store; the rest
+  (reminder subscriptions, anything else) to the *durable* store named by ``DATABASE_URL``.
+  The hot store is Redis when ``REDIS_URL`` is set (shared by every worker), else the durable
+  store itself when several workers share it, else (one worker, the default) process memory:
+  nothing else can read that state, and a SQLite round trip per access cost more than the
+  rest of the message (see README, "Performance").
+* **Fallback.** Redis and PostgreSQL are wrapped in :class:`FallbackStorage`: when the server
+  stops answering, operations go to a local :class:`MemoryStorage` at once (logged once per
+  outage, never a 5xx), a background probe notices the server coming back, writes made in the
+  meantime are replayed to it, and traffic returns to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from bot.storage.base import Storage
+from bot.storage.memory import MemoryStorage
+
+__all__ = ["HOT_PREFIXES", "FallbackStorage", "RoutedStorage"]
+
+log = logging.getLogger(__name__)
+
+# Key prefixes read or written for every message, or shared between workers for coordination.
+HOT_PREFIXES = ("dedup:", "conv:", "csq:", "lock:", "wechat:", "worker:")
+
+T = TypeVar("T")
+
+
+class RoutedStorage(Storage):
+    """Keys starting with one of ``hot_prefixes`` live in ``hot``, all others in ``durable``."""
+
+    def __init__(
+        self, hot: Storage, durable: Storage, hot_prefixes: tuple[str, ...] = HOT_PREFIXES
+    ) -> None:
+        self.hot = hot
+        self.durable = durable
+        self.hot_prefixes = hot_prefixes
+
+    def _for(self, key: str) -> Storage:
+        return self.hot if key.startswith(self.hot_prefixes) else self.durable
+
+    async def get(self, key: str) -> Any | None:
+        return await self._for(key).get(key)
+
+    async def set(self, key: str, value: Any, ttl: float | None = None) -> None:
+        await self._for(key).set(key, value, ttl)
+
+    async def add(self, key: str, value: Any, ttl: float | None = None) -> bool:
+        return await self._for(key).add(key, value, ttl)
+
+    async def delete(self, key: str) -> None:
+        await self._for(key).delete(key)
+
+    async def delete_prefix(self, prefix: str) -> int:
+        if prefix.startswith(self.hot_prefixes):
+            return await self.hot.delete_prefix(prefix)
+        removed = await self.durable.delete_prefix(prefix)
+        # A short prefix ("", "c") can cover hot keys too; one that a hot prefix cannot
+        # extend ("sub:…") cannot, and skips the second store.
+        if any(hot.startswith(prefix) for hot in self.hot_prefixes):
+            removed += await self.hot.delete_prefix(prefix)
+        return removed
+
+    async def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
+        return await self._for(key).incr(key, amount, ttl)
+
+    async def ping(self) -> bool:
+        return await self.hot.ping() and await self.durable.ping()
+
+    async def close(self) -> None:
+        try:
+            await self.hot.close()
+        finally:
+            if self.durable is not self.hot:
+                await self.durable.close()
+
+
+class FallbackStorage(Storage):
+    """``primary`` (a server) while it answers; a local memory store while it does not.
+
+    Errors that say "the server is not there" (connection refused or reset, timeouts, driver
+    errors) switch to the local store; errors of the contract itself (``ValueError`` for a
+    non-integer counter or a bad TTL, ``TypeError`` for a value JSON cannot hold) and use after
+    ``close()`` propagate as from any store. While down, no request waits on the server: one
+    background task pings it every ``retry_every`` seconds, replays the keys written locally
+    (their current value and remaining TTL, or their deletion), then switches back. State held
+    only in the stand-in is per process: workers do not share it until the server is back.
+    """
+
+    def __init__(
+        self,
+        primary: Storage,
+        name: str,
+        *,
+        timeout: float = 2.0,
+        retry_every: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.primary = primary
+        self.name = name
+        self.timeout = timeout
+        self.retry_every = retry_every
+        self._clock = clock
+        self.local = MemoryStorage()
+        self.down = False
+        self.outages = 0
+        self._dirty: set[str] = set()  # keys written locally during the outage
+        self._wiped: list[str] = []  # prefixes deleted during the outage, replayed first
+        self._probe: asyncio.Task[None] | None = None
+        self._closed = False
+
+    # -- switching ------------------------------------------------------------------------
+
+    def _fail(self, exc: BaseException) -> None:
+        if self.down:
+            return
+        self.down = True
+        self.outages += 1
+        # Once per outage, not per request: a burst would otherwise log thousands of lines.
+        log.error(
+            "storage unavailable; answering from local memory until it returns",
+            extra={"storage": self.name, "error": f"{type(exc).__name__}: {exc}"[:200]},
+        )
+        if not self._closed:
+            self._probe = asyncio.get_running_loop().create_task(self._recover())
+
+    async def _recover(self) -> None:
+        while not self._closed:
+            await asyncio.sleep(self.retry_every)
+            try:
+                async with asyncio.timeout(self.timeout):
+                    alive = await self.primary.ping()
+                if alive:
+                    await self._replay()
+            except Exception as exc:  # still down, or it failed again mid-replay
+                log.debug(
+                    "storage still unavailable", extra={"storage": self.name, "error": str(exc)}
+                )
+                continue
+            if alive:
+                self.down = False
+                log.warning("storage is back; local writes replayed", extra={"storage": self.name})
+                return
+
+    async def _replay(self) -> None:
+        for prefix in self._wiped:
+            await self.primary.delete_prefix(prefix)
+        self._wiped.clear()
+        while self._dirty:
+            key = next(iter(self._dirty))
+            raw = self.local.export(key)
+            if raw is None:
+                await self.primary.delete(key)
+            else:
+                value, ttl = raw
+                await self.primary.set(key, value, ttl)
+            self._dirty.discard(key)
+        # The stand-in's data now lives in the primary; keep nothing stale for the next outage.
+        self.local = MemoryStorage()
+
+    async def _run(
+        self,
+        key: str | None,
+        primary: Callable[[], Awaitable[T]],
+        local: Callable[[MemoryStorage], Awaitable[T]],
+    ) -> T:
+        if self._closed:
+            raise RuntimeError("storage is closed")
+        if not self.down:
+            try:
+                async with asyncio.timeout(self.timeout):
+                    return await primary()
+            except (ValueError, TypeError):
+                raise
+            except RuntimeError:
+                if self._closed:
+                    raise
+                self._fail(RuntimeError("primary closed"))
+            except Exception as exc:
+                self._fail(exc)
+        if key is not None:
+            self._dirty.add(key)
+        return await local(self.local)
+
+    # -- Storage ----------------------------------------------------------------------------
+
+    async def get(self, key: str) -> Any | None:
+        if self._closed:
+            raise RuntimeError("storage is closed")
+        if not self.down:
+            try:
+                async with asyncio.timeout(self.timeout):
+                    return await self.primary.get(key)
+            except (ValueError, TypeError):
+                raise
+            except Exception as exc:
+                self._fail(exc)
+        return await self.local.get(key)
+
+    async def set(self, key: str, value: Any, ttl: float | None = None) -> None:
+        await self._run(
+            key, lambda: self.primary.set(key, value, ttl), lambda s: s.set(key, value, ttl)
+        )
+
+    async def add(self, key: str, value: Any, ttl: float | None = None) -> bool:
+        return await self._run(
+            key, lambda: self.primary.add(key, value, ttl), lambda s: s.add(key, value, ttl)
+        )
+
+    async def delete(self, key: str) -> None:
+        await self._run(key, lambda: self.primary.delete(key), lambda s: s.delete(key))
+
+    async def delete_prefix(self, prefix: str) -> int:
+        async def local(store: MemoryStorage) -> int:
+            # Keys of the prefix written before the outage are in the primary only: delete
+            # them there on recovery, before replaying anything written since.
+            self._wiped.append(prefix)
+            self._dirty = {k for k in self._dirty if not k.startswith(prefix)}
+            return await store.delete_prefix(prefix)
+
+        return await self._run(None, lambda: self.primary.delete_prefix(prefix), local)
+
+    async def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
+        return await self._run(
+            key,
+            lambda: self.primary.incr(key, amount, ttl),
+            lambda s: s.incr(key, amount, ttl),
+        )
+
+    async def ping(self) -> bool:
+        # Degraded but answering: /healthz stays green so a load balancer keeps this worker.
+        return not self._closed
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._probe is not None:
+            self._probe.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._probe
+        await self.local.close()
+        await self.primary.close()
