@@ -17,8 +17,10 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import os
 import re
 import secrets
+import socket
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator
@@ -35,8 +37,8 @@ from bot.metrics import Metrics
 from bot.pipeline import Answer, Pipeline
 from bot.reminders.service import reminder_context
 from bot.settings import Settings
-from bot.storage import open_storage
 from bot.storage.base import Storage
+from bot.storage.tiered import open_app_storage
 from bot.wechat import (
     Action,
     ActionKind,
@@ -90,6 +92,9 @@ API_KEY = web.AppKey("wechat_api", WeChatAPI)
 USER_KEY_PREFIXES = ("conv:", "sub:", "remind:", "csq:")
 SUCCESS = "success"  # tells WeChat "received, no reply", and stops its retries
 _POLL_INTERVAL = 0.1
+# A worker is presumed dead this long after its last heartbeat; WeChat retries after ~5 s.
+_HEARTBEAT_EVERY = 1.0
+_HEARTBEAT_TTL = 3.0
 _CHAT_TIMEOUT = 30.0
 _MAX_CHAT_CHARS = 500
 _WEB_USER = re.compile(r"[A-Za-z0-9_-]{8,64}")
@@ -154,6 +159,10 @@ class Webhook:
         self._finished: deque[tuple[str, _InFlight, list[str]]] = deque()
         self._writer: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Names this process in dedup claims; ``worker:<id>`` lives while the process does, so
+        # a retry landing on another worker can tell a slow answer from a dead worker's.
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self._heartbeat: asyncio.Task[None] | None = None
 
     # -- HTTP ---------------------------------------------------------------------------------
 
@@ -262,7 +271,9 @@ class Webhook:
         if entry is None:
             try:
                 claimed = await self.storage.add(
-                    f"dedup:{key}", {"at": int(time.time())}, ttl=self.settings.dedup_ttl
+                    f"dedup:{key}",
+                    {"at": int(time.time()), "w": self.worker_id},
+                    ttl=self.settings.dedup_ttl,
                 )
             except Exception:
                 # Answering twice on a storage outage beats not answering at all.
@@ -274,7 +285,7 @@ class Webhook:
             if entry is None:
                 if not claimed:
                     self.metrics.dedup_hits.inc()
-                    return await self._poll_reply(key, deadline)
+                    return await self._poll_reply(key, msg, action, deadline)
                 entry = self._start(key, msg, action)
             else:
                 self.metrics.dedup_hits.inc()
@@ -380,18 +391,33 @@ class Webhook:
         self.metrics.pushes.inc(result=result.value)
         return result
 
-    async def _poll_reply(self, key: str, deadline: float) -> str:
-        """A retry handled by another worker: wait briefly for the reply it stores."""
+    async def _poll_reply(self, key: str, msg: Inbound, action: Action, deadline: float) -> str:
+        """A retry handled by another worker: wait briefly for the reply it stores, or answer
+        it here if that worker has died (its heartbeat key expired) before storing one."""
         loop = asyncio.get_running_loop()
         while True:
             try:
                 record = await self.storage.get(f"dedup:{key}")
+                if isinstance(record, dict) and "reply" in record:
+                    reply = record["reply"]
+                    return reply if isinstance(reply, str) else ""
+                owner = record.get("w") if isinstance(record, dict) else None
+                if (
+                    isinstance(owner, str)
+                    and owner != self.worker_id
+                    and await self.storage.get(f"worker:{owner}") is None
+                    # One taker, however many workers the retries reach.
+                    and await self.storage.add(
+                        f"dedup:{key}:takeover", self.worker_id, ttl=self.settings.dedup_ttl
+                    )
+                ):
+                    log.warning("answering a message whose worker died", extra={"dead": owner})
+                    self.metrics.errors.inc(kind="takeover")
+                    entry = self._inflight.get(key) or self._start(key, msg, action)
+                    return await self._wait(key, entry, deadline)
             except Exception:
                 log.exception("reading the stored reply failed")
                 return ""
-            if isinstance(record, dict) and "reply" in record:
-                reply = record["reply"]
-                return reply if isinstance(reply, str) else ""
             if loop.time() + _POLL_INTERVAL > deadline:
                 return ""
             await asyncio.sleep(_POLL_INTERVAL)
@@ -419,7 +445,23 @@ class Webhook:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def start(self) -> None:
+        """Begin the heartbeat that marks this worker alive in the shared store."""
+        self._heartbeat = asyncio.create_task(self._beat())
+
+    async def _beat(self) -> None:
+        key = f"worker:{self.worker_id}"
+        while True:
+            try:
+                await self.storage.set(key, int(time.time()), ttl=_HEARTBEAT_TTL)
+            except Exception as exc:  # the store's own fallback logs outages
+                log.debug("heartbeat failed", extra={"error": str(exc)})
+            await asyncio.sleep(_HEARTBEAT_EVERY)
+
     async def close(self, timeout: float) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            await asyncio.gather(self._heartbeat, return_exceptions=True)
         """Let answers in progress finish (and be pushed) for up to ``timeout`` seconds."""
         loop = asyncio.get_running_loop()
         end = loop.time() + timeout
@@ -674,7 +716,11 @@ def create_app(
 ) -> web.Application:
     """Build the app. Storage passed in is the caller's to close; one opened here closes here."""
     owns_storage = storage is None
-    store = open_storage(settings.storage_url) if storage is None else storage
+    store = (
+        open_app_storage(settings.storage_url, settings.redis_url, settings.workers)
+        if storage is None
+        else storage
+    )
     bot: Responder = responder if responder is not None else Pipeline(settings, store)
     api = (
         WeChatAPI(settings, store)
@@ -710,6 +756,7 @@ def create_app(
             log.exception("storage ping failed; /healthz will report it")
         # Loading dictionaries blocks for about a second: do it before the port serves.
         await asyncio.to_thread(bot.warmup)
+        await webhook.start()
         yield
         await webhook.close(settings.shutdown_timeout)
         if api is not None:

@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
+import io
 import json
 import logging
+import os
+import signal
 import sys
+import time
 from typing import Any, TextIO
 
 from aiohttp import web
@@ -36,6 +41,11 @@ def register(subparsers: Any) -> None:
     )
     serve.add_argument("--host", help="address to bind (default: $HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to bind (default: $PORT or 8080)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        help="processes sharing the port via SO_REUSEPORT (default: $WORKERS or 1)",
+    )
     serve.set_defaults(handler=run_serve)
 
     menu = subparsers.add_parser("menu", help="print the custom menu JSON (--push publishes it)")
@@ -50,8 +60,19 @@ def run_serve(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
         overrides["host"] = args.host
     if getattr(args, "port", None) is not None:
         overrides["port"] = args.port
+    if getattr(args, "workers", None) is not None:
+        if args.workers < 1:
+            sys.stderr.write("error: --workers must be at least 1\n")
+            return 2
+        overrides["workers"] = args.workers
     settings = dataclasses.replace(settings, **overrides)
     setup_logging(settings.log_level)
+    if settings.workers > 1:
+        return supervise(settings, stdout)
+    return _serve_one(settings, stdout)
+
+
+def _serve_one(settings: Settings, stdout: TextIO, *, reuse_port: bool = False) -> int:
     try:
         app = create_app(settings)
     except ValueError as exc:  # a malformed AES key or storage URL: say so, no traceback
@@ -71,8 +92,84 @@ def run_serve(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
         print=None,
         # Open requests end by the reply deadline; pending answers get their own budget later.
         shutdown_timeout=min(settings.reply_deadline + 0.5, settings.shutdown_timeout + 0.5),
+        reuse_port=reuse_port or None,
     )
     return 0
+
+
+# -- several workers ------------------------------------------------------------------------------
+
+_RESTART_BACKOFF = (0.5, 1.0, 2.0, 5.0)  # seconds before restarting a worker that keeps dying
+
+
+def supervise(settings: Settings, stdout: TextIO) -> int:
+    """Run ``settings.workers`` server processes on one port; restart any that dies.
+
+    Each worker binds its own socket with SO_REUSEPORT and the kernel spreads connections
+    over them; a worker that dies loses only the connections it held (WeChat retries those,
+    and the shared store answers the retry once). Dictionaries load once here, before the
+    fork, so workers start at once and share those pages copy-on-write. SIGTERM/SIGINT go to
+    every worker, which shut down gracefully; the supervisor exits when they have.
+    """
+    from bot.pipeline import Pipeline
+    from bot.storage import MemoryStorage
+
+    Pipeline(settings, MemoryStorage()).warmup()  # no storage is opened before the fork
+    stopping = False
+    children: dict[int, tuple[int, float]] = {}  # pid -> (worker index, started)
+    failures = [0] * settings.workers
+
+    def spawn(index: int) -> None:
+        pid = os.fork()
+        if pid == 0:  # the worker
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            code = 1
+            try:
+                code = _serve_one(settings, stdout if index == 0 else io.StringIO(), reuse_port=True)
+            finally:
+                os._exit(code)  # never return into the supervisor's stack
+        children[pid] = (index, time.monotonic())
+
+    def stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in list(children):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info("starting workers", extra={"workers": settings.workers, "port": settings.port})
+    for index in range(settings.workers):
+        spawn(index)
+    exit_code = 0
+    while children:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            break
+        except InterruptedError:  # pragma: no cover - PEP 475 retries, kept for clarity
+            continue
+        if pid not in children:
+            continue
+        index, started = children.pop(pid)
+        code = os.waitstatus_to_exitcode(status)
+        if code == 2 and not stopping:  # a configuration error: every worker would hit it
+            exit_code = 2
+            stop(signal.SIGTERM, None)
+        if stopping:
+            exit_code = exit_code or (code if code > 0 else 0)
+            continue
+        log.error("worker died; restarting it", extra={"worker": index, "exit": code})
+        if time.monotonic() - started > 60:
+            failures[index] = 0  # it had been healthy: this is not a crash loop
+        delay = _RESTART_BACKOFF[min(failures[index], len(_RESTART_BACKOFF) - 1)]
+        failures[index] += 1
+        time.sleep(delay)
+        if not stopping:
+            spawn(index)
+    return exit_code
 
 
 def run_menu(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:

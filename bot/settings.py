@@ -50,6 +50,9 @@ class Settings:
     data_dir: Path = Path("var")
     database_url: str = ""
     redis_url: str = ""
+    # Server processes sharing DATABASE_URL (``serve --workers``): with more than one, state
+    # that one process could keep in memory must live in the shared store (or REDIS_URL).
+    workers: int = 1
     host: str = "127.0.0.1"
     port: int = 8080
     log_level: str = "INFO"
@@ -91,6 +94,7 @@ class Settings:
             data_dir=Path(e.get("BOT_DATA_DIR", "var")),
             database_url=e.get("DATABASE_URL", ""),
             redis_url=e.get("REDIS_URL", ""),
+            workers=_positive_int(e.get("WORKERS"), 1),
             host=e.get("HOST", "127.0.0.1") or "127.0.0.1",
             port=int(port) if port.isdigit() else 8080,
             log_level=(e.get("LOG_LEVEL", "INFO") or "INFO").upper(),

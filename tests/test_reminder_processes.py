@@ -83,6 +83,9 @@ async def fake() -> AsyncIterator[FakeWeChatAPI]:
     await server.close()
 
 
+_drains: set[asyncio.Task[bytes]] = set()
+
+
 async def wait_ready(proc: asyncio.subprocess.Process, timeout: float = 30.0) -> None:
     """Until the process logs that its scheduler loop runs (stderr, JSON lines)."""
     assert proc.stderr is not None
@@ -92,6 +95,10 @@ async def wait_ready(proc: asyncio.subprocess.Process, timeout: float = 30.0) ->
         if not line:
             raise AssertionError(f"scheduler exited early ({await proc.wait()})")
         if b"reminder scheduler started" in line:
+            # Keep reading stderr so a chatty process never blocks on a full pipe.
+            drain = asyncio.create_task(proc.stderr.read())
+            _drains.add(drain)
+            drain.add_done_callback(_drains.discard)
             return
     raise AssertionError("scheduler not ready")
 
@@ -106,9 +113,10 @@ async def wait_until(predicate, timeout: float = 30.0) -> None:  # type: ignore[
 
 async def stop(proc: asyncio.subprocess.Process) -> dict[str, int]:
     """SIGTERM: the process finishes its batch, prints its counts and exits 0."""
+    assert proc.stdout is not None
     proc.send_signal(signal.SIGTERM)
-    out, err = await asyncio.wait_for(proc.communicate(), timeout=30)
-    assert proc.returncode == 0, err.decode(errors="replace")
+    out = await asyncio.wait_for(proc.stdout.read(), timeout=30)
+    assert await asyncio.wait_for(proc.wait(), timeout=30) == 0
     stats: dict[str, int] = json.loads(out.decode().splitlines()[-1])
     return stats
 

@@ -23,7 +23,7 @@ from reminder_helpers import drop_pg_table, pg_table, seed, subscription
 from bot.pipeline import Pipeline
 from bot.reminders.channels import RecordingBridge, TargetKind, build_channels, parse_target
 from bot.reminders.config import ReminderSettings
-from bot.reminders.jobs import JobState, JobStore, open_job_store
+from bot.reminders.jobs import JobState, JobStore, MemoryJobStore, open_job_store
 from bot.reminders.records import (
     KEY_PREFIX,
     JobSpec,
@@ -570,3 +570,57 @@ async def test_retry_of_a_rolled_over_monthly_reminder_is_still_sent(rig: Rig) -
     assert states == {"2026-12-14": "sent", "2027-01-08": "pending", "2027-01-14": "pending"}
     (sub,) = await list_subscriptions(rig.storage, "alice")
     assert sub.due == "2027-01-15"  # rolled over once, not twice
+
+
+class FlakyJobs(MemoryJobStore):
+    """A jobs database that is down for the first ``failures`` calls."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    async def sync_user(self, user: str, specs, now: float) -> None:  # type: ignore[no-untyped-def]
+        if self.failures:
+            self.failures -= 1
+            raise OSError("connection refused")
+        await super().sync_user(user, specs, now)
+
+
+async def test_chat_answers_while_the_jobs_database_is_down() -> None:
+    storage = MemoryStorage()
+    jobs = FlakyJobs(failures=2)
+    bot = Pipeline(Settings(), storage)
+    bot.reminders = Reminders(Settings(), storage, store=jobs)
+    bot.reminders.retry_delays = (0.01, 0.01, 0.01)
+    answer = await bot.respond("u", "居民医保缴费截止前提醒我", today=date(2026, 11, 25))
+    assert "2026年12月24日" in answer.text  # answered, record kept
+    assert await jobs.jobs("u") == []
+    for _ in range(100):
+        if await jobs.jobs("u"):
+            break
+        await asyncio.sleep(0.01)
+    assert [j.fire_on for j in await jobs.jobs("u")] == ["2026-12-24", "2026-12-30"]
+
+
+class DownJobs(MemoryJobStore):
+    """Claims fail while the database is down (the first ``failures`` passes)."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    async def claim(self, owner: str, now: float, limit: int, lease: float):  # type: ignore[no-untyped-def]
+        if self.failures:
+            self.failures -= 1
+            raise OSError("connection refused")
+        return await super().claim(owner, now, limit, lease)
+
+
+async def test_scheduler_waits_out_a_database_outage(rig: Rig) -> None:
+    jobs = DownJobs(failures=3)
+    rig.jobs = jobs
+    rig.scheduler.jobs = jobs
+    rig.scheduler.rs = dataclasses.replace(rig.scheduler.rs, poll=0.001)
+    await rig.seed("alice")
+    await asyncio.wait_for(rig.scheduler.run(asyncio.Event(), drain=True), timeout=10)
+    assert jobs.failures == 0 and await rig.state("alice") is JobState.SENT

@@ -34,6 +34,7 @@ __all__ = ["REMINDER_INTENTS", "Reminders", "jobs_url", "reminder_context"]
 
 log = logging.getLogger(__name__)
 
+_RETRY_DELAYS = (5.0, 15.0, 30.0, 60.0, *(300.0,) * 11)
 # Intents whose handlers change a user's reminder records.
 REMINDER_INTENTS = frozenset({"remind_subscribe", "remind_cancel"})
 
@@ -80,6 +81,8 @@ class Reminders:
         if store is None and self.url.startswith("memory:"):
             store = MemoryJobStore()
         self._shared = store
+        self._retries: set[asyncio.Task[None]] = set()
+        self.retry_delays = _RETRY_DELAYS
 
     def open(self) -> tuple[JobStore, bool]:
         """A store for a long-lived user (the scheduler) and whether the caller must close it."""
@@ -97,16 +100,49 @@ class Reminders:
                 await store.close()
 
     async def sync(self, user: str, today: date) -> None:
-        """Make the user's pending jobs match their records (after any reminder intent)."""
+        """Make the user's pending jobs match their records (after any reminder intent).
+
+        Never raises: with the jobs database down the chat still answers (the record is
+        saved), and the sync is retried in the background until the database is back.
+        """
+        try:
+            await self._sync(user, today)
+        except Exception:
+            log.warning("reminder jobs not updated; retrying", exc_info=True)
+            task = asyncio.create_task(self._retry_sync(user, today))
+            self._retries.add(task)
+            task.add_done_callback(self._retries.discard)
+
+    async def _sync(self, user: str, today: date) -> None:
         subs = await list_subscriptions(self.storage, user)
         specs = job_specs(user, subs, today, self.settings.reminders.send_hour, TZ)
         async with self.jobs() as store:
             await store.sync_user(user, specs, self.clock())
 
+    async def _retry_sync(self, user: str, today: date) -> None:
+        # About an hour of retries; a restart in between leaves the jobs to the user's next
+        # reminder command (every one re-syncs the user's whole list).
+        for delay in self.retry_delays:
+            await asyncio.sleep(delay)
+            try:
+                await self._sync(user, today)
+            except Exception:
+                continue
+            log.info("reminder jobs updated after a retry")
+            return
+        log.error("reminder jobs could not be updated", extra={"alert": True})
+
     async def forget(self, user: str) -> None:
-        """Delete all of the user's jobs, sent history included (unsubscribe)."""
-        async with self.jobs() as store:
-            await store.forget_user(user)
+        """Delete all of the user's jobs, sent history included (unsubscribe).
+
+        A failure is logged, not raised: the records are gone already, and the scheduler
+        cancels any job whose record is missing instead of sending it.
+        """
+        try:
+            async with self.jobs() as store:
+                await store.forget_user(user)
+        except Exception:
+            log.warning("reminder jobs of a departed user not deleted", exc_info=True)
 
 
 def reminder_context(

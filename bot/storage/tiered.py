@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 from bot.storage.base import Storage
 from bot.storage.memory import MemoryStorage
 
-__all__ = ["HOT_PREFIXES", "FallbackStorage", "RoutedStorage"]
+__all__ = ["HOT_PREFIXES", "FallbackStorage", "RoutedStorage", "open_app_storage"]
 
 log = logging.getLogger(__name__)
 
@@ -252,3 +252,26 @@ class FallbackStorage(Storage):
                 await self._probe
         await self.local.close()
         await self.primary.close()
+
+
+def open_app_storage(database_url: str, redis_url: str = "", workers: int = 1) -> Storage:
+    """The server's store for these settings (see the module docstring); cheap, connects lazily.
+
+    ``DATABASE_URL`` alone keeps everything in that store, except in the default single
+    SQLite worker, whose per-message state stays in memory (a SQLite file is one machine's;
+    with ``workers == 1`` no other process reads that state). PostgreSQL may be shared by
+    processes on other machines, so without Redis its state stays in PostgreSQL.
+    """
+    from bot.storage import open_storage
+
+    scheme = database_url.partition("://")[0].lower()
+    durable = open_storage(database_url)
+    if scheme in ("postgresql", "postgres", "redis", "rediss"):
+        durable = FallbackStorage(durable, scheme)
+    if redis_url:
+        hot: Storage = FallbackStorage(open_storage(redis_url), "redis")
+    elif scheme == "sqlite" and workers == 1:
+        hot = MemoryStorage()
+    else:
+        return durable
+    return RoutedStorage(hot, durable)

@@ -1,0 +1,314 @@
+"""One run, four servers: bare aiohttp (the ceiling), the bot with one worker, then on Redis
+with one and two workers; prints requests/s, latencies and the ratios the issue asks about.
+
+    .venv/bin/python benchmarks/scale_bench.py [--seconds 10] [--fresh 0.5] [--redis-port 0]
+
+Capacity runs are closed-loop wrk (apt-get install wrk; 1 thread, 32 connections) POSTing
+signed plain-mode text messages: held-out questions, ``--fresh`` of them prefixed with a city
+so the understanding cache misses, 100,000 users, a new MsgId per request. One-worker servers
+are pinned to CPU 0 and wrk to CPU 1; two workers need both CPUs, so there wrk shares them
+(on a 2-core machine the load generator cannot be pinned apart). Then the Python load
+generator (benchmarks/loadgen.py) sends half of the one-worker capacity open-loop, for the
+p99-at-half-load figure. Redis is a throw-away ``redis-server`` on a free 127.0.0.1 port.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from loadgen import cities, questions, sign  # noqa: E402
+
+TOKEN = "bench-token"
+
+BARE = textwrap.dedent(
+    """
+    import sys
+    from aiohttp import web
+
+    async def handler(request):
+        await request.read()
+        return web.Response(text="success")
+
+    async def health(request):
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_post("/wechat", handler)
+    app.router.add_get("/healthz", health)
+    web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), access_log=None, print=None)
+    """
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def lua_script(fresh: float, users: int, seed: int = 7) -> str:
+    """wrk request generator: pre-drawn texts, random users, per-thread unique MsgIds."""
+    rng = random.Random(seed)
+    qs, cs = questions(), cities()
+    texts = [rng.choice(cs) + q if rng.random() < fresh else q for q in qs * 12]
+    rng.shuffle(texts)
+    table = ",".join(json.dumps(t, ensure_ascii=False) for t in texts)
+    base = int(time.time()) % 10**6 * 10**9
+    return textwrap.dedent(
+        """
+        local texts = {%s}
+        local counter = 0
+        local base = %d
+        local thread_offset = 0
+        function setup(thread) end
+        function init(args) math.randomseed(os.time()) end
+        request = function()
+          counter = counter + 1
+          local text = texts[(counter %% #texts) + 1]
+          local user = math.random(0, %d)
+          local body = "<xml><ToUserName><![CDATA[gh_bench]]></ToUserName>" ..
+            "<FromUserName><![CDATA[oBench" .. user .. "]]></FromUserName>" ..
+            "<CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType>" ..
+            "<Content><![CDATA[" .. text .. "]]></Content>" ..
+            "<MsgId>" .. (base + counter) .. "</MsgId></xml>"
+          return wrk.format("POST", nil, {["Content-Type"] = "text/xml"}, body)
+        end
+        """
+    ) % (table, base, users - 1)
+
+
+def signed_url(port: int) -> str:
+    ts, nonce = str(int(time.time())), "12345"
+    return (
+        f"http://127.0.0.1:{port}/wechat?signature={sign(TOKEN, ts, nonce)}"
+        f"&timestamp={ts}&nonce={nonce}&openid=oBench"
+    )
+
+
+def wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("server not ready")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def children(pid: int) -> list[int]:
+    try:
+        out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    except OSError:
+        return []
+    return [int(x) for x in out.split()]
+
+
+def wrk(url: str, lua: Path, seconds: float, cpu: str | None) -> dict[str, float]:
+    pin = ["taskset", "-c", cpu] if cpu else []
+    base = [*pin, "wrk", "-t1", "-c32", "-s", str(lua)]
+    subprocess.run([*base, "-d2s", url], capture_output=True, check=True)  # warm-up
+    out = subprocess.run(
+        [*base, f"-d{int(seconds)}s", "--latency", url], capture_output=True, text=True, check=True
+    ).stdout
+
+    def ms(label: str) -> float:
+        match = re.search(rf"{label}\s+([\d.]+)(us|ms|s)\b", out)
+        if not match:
+            return float("nan")
+        value, unit = float(match.group(1)), match.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),  # type: ignore[union-attr]
+        "p50_ms": ms("50%"),
+        "p90_ms": ms("90%"),
+        "p99_ms": ms("99%"),
+        "max_ms": ms("Latency"),  # placeholder, replaced below
+        "errors": (int(errors.group(1)) if errors else 0)
+        + (sum(int(x) for x in sock.groups()) if sock else 0),
+        "_max": float("nan")
+        if not (m := re.search(r"Latency\s+\S+\s+\S+\s+([\d.]+)(us|ms|s)", out))
+        else float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)],
+    }
+
+
+def measure(
+    name: str,
+    cmd: list[str],
+    env: dict[str, str],
+    port: int,
+    lua: Path,
+    seconds: float,
+    pin_server: str | None,
+    pin_load: str | None,
+) -> dict[str, float]:
+    full = (["taskset", "-c", pin_server] if pin_server else []) + cmd
+    proc = subprocess.Popen(
+        full, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_ready(port, proc)
+        time.sleep(0.5)
+        pids = [proc.pid, *children(proc.pid)]
+        before = cpu_seconds(pids)
+        result = wrk(signed_url(port), lua, seconds, pin_load)
+        result["cpu_us"] = (cpu_seconds(pids) - before) / max(result["requests"], 1) * 1e6
+        result["max_ms"] = result.pop("_max")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    sys.stderr.write(f"  {name}: {result['rps']:.0f} req/s\n")
+    return result
+
+
+def half_load(cmd: list[str], env: dict[str, str], port: int, rate: float, seconds: float,
+              fresh: float, pin_server: str) -> dict[str, float]:  # fmt: skip
+    proc = subprocess.Popen(
+        ["taskset", "-c", pin_server, *cmd],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_ready(port, proc)
+        out = subprocess.run(
+            ["taskset", "-c", "1", sys.executable, str(ROOT / "benchmarks/loadgen.py"),
+             "--url", f"http://127.0.0.1:{port}/wechat", "--token", TOKEN, "--rate",
+             f"{rate:.0f}", "--seconds", str(seconds), "--fresh", str(fresh), "--json"],
+            capture_output=True, text=True, check=False,
+        ).stdout  # fmt: skip
+    finally:
+        proc.terminate()
+        proc.wait(20)
+    result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--fresh", type=float, default=0.5)
+    parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument("--skip-redis", action="store_true")
+    args = parser.parse_args()
+    for tool in ("wrk", "taskset"):
+        if not shutil.which(tool):
+            sys.stderr.write(f"needs {tool} (apt-get install wrk util-linux)\n")
+            return 2
+    results: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        lua = work / "bench.lua"
+        lua.write_text(lua_script(args.fresh, args.users), encoding="utf-8")
+        (work / "bare.py").write_text(BARE)
+        base_env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "WECHAT_TOKEN": TOKEN,
+            "LOG_LEVEL": "WARNING",
+            "REMINDERS_IN_SERVE": "0",
+        }
+        bot = [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1"]
+
+        port = free_port()
+        results["bare"] = measure(
+            "bare", [sys.executable, str(work / "bare.py"), str(port)], base_env, port, lua,
+            args.seconds, "0", "1",
+        )  # fmt: skip
+
+        port = free_port()
+        env = {**base_env, "BOT_DATA_DIR": str(work / "one"), "PORT": str(port)}
+        results["bot-1"] = measure("bot 1 worker", bot, env, port, lua, args.seconds, "0", "1")
+
+        redis = None
+        if not args.skip_redis and shutil.which("redis-server"):
+            rport = free_port()
+            redis = subprocess.Popen(
+                ["redis-server", "--port", str(rport), "--bind", "127.0.0.1", "--save", "",
+                 "--appendonly", "no"],
+                stdout=subprocess.DEVNULL,
+            )  # fmt: skip
+            time.sleep(0.5)
+            try:
+                for workers, pin in ((1, "0"), (2, None)):
+                    port = free_port()
+                    env = {
+                        **base_env,
+                        "BOT_DATA_DIR": str(work / f"redis{workers}"),
+                        "PORT": str(port),
+                        "REDIS_URL": f"redis://127.0.0.1:{rport}/0",
+                    }
+                    cmd = [*bot, "--workers", str(workers)]
+                    results[f"redis-{workers}"] = measure(
+                        f"bot on redis, {workers} worker(s)", cmd, env, port, lua,
+                        args.seconds, pin, "1" if pin else None,
+                    )  # fmt: skip
+            finally:
+                redis.terminate()
+                redis.wait(10)
+
+        port = free_port()
+        env = {**base_env, "BOT_DATA_DIR": str(work / "half"), "PORT": str(port)}
+        rate = results["bot-1"]["rps"] / 2
+        results["bot-1 @ half"] = half_load(bot, env, port, rate, args.seconds, args.fresh, "0")
+        results["bot-1 @ half"]["cpu_us"] = float("nan")
+
+    ceiling = results["bare"]["rps"]
+    sys.stdout.write(
+        f"{'server':<14} {'req/s':>8} {'÷bare':>6} {'CPU µs/req':>10} {'p50':>6} {'p90':>6} "
+        f"{'p99':>6} {'max':>7}  errors\n"
+    )
+    for name, r in results.items():
+        sys.stdout.write(
+            f"{name:<14} {r['rps']:>8.0f} {r['rps'] / ceiling:>6.2f} {r['cpu_us']:>10.0f} "
+            f"{r['p50_ms']:>6.1f} {r['p90_ms']:>6.1f} {r['p99_ms']:>6.1f} {r['max_ms']:>7.1f}  "
+            f"{int(r['errors'])}\n"
+        )
+    if "redis-1" in results and "redis-2" in results:
+        sys.stdout.write(
+            f"two workers / one worker (Redis): {results['redis-2']['rps'] / results['redis-1']['rps']:.2f}×\n"
+        )
+    sys.stdout.write(f"one worker / bare: {results['bot-1']['rps'] / ceiling:.2f}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
