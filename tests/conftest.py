@@ -15,9 +15,13 @@ from typing import NoReturn
 
 import pytest
 
-from bot.storage import Storage, open_storage
+from bot.storage import MemoryStorage, Storage, open_storage
 
-STORAGE_BACKENDS = ("memory", "sqlite", "redis", "postgres")
+# "routed": per-message keys in memory, the rest in SQLite (the default single worker);
+# "fallback-*": the server store behind FallbackStorage, as the app opens it (bot/storage/tiered).
+STORAGE_BACKENDS = (
+    "memory", "sqlite", "redis", "postgres", "routed", "fallback-redis", "fallback-postgres"
+)  # fmt: skip
 MakeStorage = Callable[[], Awaitable[Storage]]
 
 _unreachable: dict[str, str] = {}  # url -> reason, so a dead server costs one timeout per run
@@ -69,11 +73,12 @@ async def make_storage(
     afterwards; every store opened is closed.
     """
     token = uuid.uuid4().hex[:12]
+    kind = storage_backend.removeprefix("fallback-")
     if storage_backend == "memory":
         url = "memory://"
-    elif storage_backend == "sqlite":
+    elif storage_backend in ("sqlite", "routed"):
         url = f"sqlite:///{tmp_path}/nested/dir/store.sqlite3"  # absolute: four slashes
-    elif storage_backend == "redis":
+    elif kind == "redis":
         base = str(request.config.getoption("--redis-url"))
         url = f"{base}{'&' if '?' in base else '?'}prefix=yb:test:{token}:"
     else:
@@ -87,20 +92,28 @@ async def make_storage(
             store = open_storage(url)
         except RuntimeError as exc:  # optional driver not installed
             _backend_unavailable(str(exc))
-        if not opened and storage_backend in ("redis", "postgres"):
-            await _probe(storage_backend, url.partition("?")[0], store)
+        if not opened and kind in ("redis", "postgres"):
+            await _probe(kind, url.partition("?")[0], store)
+        if storage_backend == "routed":
+            from bot.storage.tiered import RoutedStorage
+
+            store = RoutedStorage(MemoryStorage(), store)
+        elif storage_backend.startswith("fallback-"):
+            from bot.storage.tiered import FallbackStorage
+
+            store = FallbackStorage(store, kind)
         opened.append(store)
         return store
 
     yield make
 
-    if opened and storage_backend == "redis":
+    if opened and kind == "redis":
         cleaner = open_storage(url)
         await cleaner.delete_prefix("")
         await cleaner.close()
     for store in opened:
         await store.close()
-    if opened and storage_backend == "postgres":
+    if opened and kind == "postgres":
         import asyncpg
 
         conn = await asyncpg.connect(url.partition("?")[0])

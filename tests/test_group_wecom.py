@@ -75,7 +75,11 @@ def make(aiohttp_client: Any, webhook: FakeWeComWebhook) -> Make:
             webhook_base=webhook.base_url,
         )
         settings = Settings(groups=config, reply_deadline=reply_deadline)
-        return await aiohttp_client(create_app(settings, responder=bot, storage=MemoryStorage()))
+        client = await aiohttp_client(create_app(settings, responder=bot, storage=store))
+        client.store = store
+        return client
+
+    store = MemoryStorage()
 
     return build
 
@@ -91,6 +95,13 @@ async def aibot_post(client: Any, message: dict[str, Any]) -> Any:
 
 
 # -- group robot --------------------------------------------------------------------------------
+
+
+async def test_robot_remembers_the_group_webhook_for_reminders(make: Make) -> None:
+    client = await make(FakeBot())
+    assert (await robot_post(client, robot_text("@医保小助手 你好"))).status == 200
+    stored = await client.store.get("group:webhook:wrkSFfCgAALFgnrSsWU38puiv4yvExuw")
+    assert isinstance(stored, str) and "key=" in stored
 
 
 async def test_robot_url_verification(make: Make) -> None:

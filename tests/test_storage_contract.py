@@ -37,7 +37,11 @@ UNICODE_KEYS = [
 
 # Stores that share data between instances (memory stores are per-instance by design, so
 # the cross-instance tests run on the others only).
-SHARED = pytest.mark.parametrize("storage_backend", ["sqlite", "redis", "postgres"], indirect=True)
+SHARED = pytest.mark.parametrize(
+    "storage_backend",
+    ["sqlite", "redis", "postgres", "fallback-redis", "fallback-postgres"],
+    indirect=True,
+)
 
 
 class TestStorageContract:

@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 
 # A late answer may wait this long for a free webhook slot; later it would answer a cold topic.
 _LATE_WAIT = 30.0
+# How long a group's robot webhook is remembered after its last message (for reminders).
+GROUP_ROBOT_TTL = 30 * 24 * 3600.0
 # WeCom polls an unfinished stream for up to 6 minutes after the user's message.
 _STREAM_TTL = 360.0
 
@@ -111,7 +113,7 @@ class _Callback:
             log.exception("wecom claim failed; answering anyway", extra={"channel": self.channel})
             return True, None
 
-    async def _store(self, key: str, value: dict[str, Any], ttl: float) -> None:
+    async def _store(self, key: str, value: Any, ttl: float) -> None:
         try:
             await self.storage.set(key, value, ttl=ttl)
         except Exception:
@@ -163,6 +165,10 @@ class RobotCallback(_Callback):
         first, stored = await self._claim(msg.msg_id, {"at": int(time.time())})
         if not first:
             return _stored(stored)
+        if msg.webhook_url and msg.chat_id:
+            # Remember the group's robot (from this authenticated callback) so reminders set
+            # up in the group can be delivered there later (bot.reminders.channels).
+            await self._store(f"group:webhook:{msg.chat_id}", msg.webhook_url, GROUP_ROBOT_TTL)
         group = GroupMessage(
             channel=self.channel,
             room=msg.chat_id if msg.chat_type == "group" else "",
