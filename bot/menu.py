@@ -18,6 +18,7 @@ __all__ = [
     "MENU",
     "PROMPT_TEXT",
     "RESET_TEXT",
+    "TOPIC_CHOICES",
     "UNSUPPORTED_TEXT",
     "WELCOME_TEXT",
     "MenuItem",
@@ -25,6 +26,18 @@ __all__ = [
     "menu_json",
     "quick_replies",
 ]
+
+# What each number of the topic menu (bot/templates/greeting.txt) asks when a user replies
+# with that number.
+TOPIC_CHOICES = {
+    "1": "医保怎么转移到外地",
+    "2": "医保转移要多久到账",
+    "3": "医保断缴了怎么补缴",
+    "4": "医保断缴有什么影响",
+    "5": "医保卡的钱能取出来吗",
+    "6": "居民医保什么时候交",
+    "7": "居民医保缴费截止前提醒我",
+}
 
 KEY_HELP = "HELP"
 KEY_RESET = "RESET"

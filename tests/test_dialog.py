@@ -174,3 +174,26 @@ async def test_a_failing_handler_costs_one_answer_not_the_conversation(bot: Pipe
     answer = await bot.respond("u", "医保卡的钱能取出来吗", today=TODAY)
     assert "12393" in answer.text  # the fallback, not a traceback
     assert (await bot.respond("u", "你好", today=TODAY)).intent == "greeting"
+
+
+async def test_a_number_picks_from_the_menu(bot: Pipeline) -> None:
+    assert "医保小助手" in await say(bot, "你好")
+    picked = await bot.respond("u", "3", today=TODAY)
+    assert picked.intent == "back_payment"
+    # The menu is used once: a later bare number is not read as a menu pick.
+    assert "3个月" not in (await say(bot, "谢谢"))
+
+
+def test_state_json_round_trips_every_field() -> None:
+    import dataclasses
+
+    from bot.dialog.state import ConversationState
+
+    full = ConversationState(
+        last_intent="transfer", slots={"city": "福州市"}, pending_intent="transfer",
+        pending_slot="destination", pending_text="医保怎么转", asked=["destination"],
+        followups={"1": "x"}, choices={"1": "y"},
+    )
+    data = full.to_json()
+    assert set(data) == {f.name for f in dataclasses.fields(ConversationState)}
+    assert ConversationState.from_json(data) == full

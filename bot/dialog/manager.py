@@ -89,6 +89,11 @@ class Dialog:
         entities = self._extract(norm, today)
         if entities.number_choice is not None and str(entities.number_choice) in state.followups:
             return Answer(state.followups[str(entities.number_choice)], state.last_intent or "")
+        if entities.number_choice is not None and str(entities.number_choice) in state.choices:
+            # A number picked from the menu stands for the question it lists.
+            text = state.choices[str(entities.number_choice)]
+            norm = normalize(text)
+            entities = self._extract(norm, today)
         understanding = self._understand(text)
         intent, slots = self._decide(state, understanding, entities)
         resumed = intent == state.pending_intent
@@ -167,6 +172,7 @@ class Dialog:
         slots = dataclasses.replace(turn.slots, **_known(reply.remember))
         state.slots = slots_to_json(slots)
         state.followups = followups
+        state.choices = dict(reply.choices)
         if reply.ask:
             if state.pending_intent != turn.intent:
                 state.asked = []

@@ -21,6 +21,7 @@ class ConversationState:
     pending_text: str = ""  # the question that is waiting, so the answer is read with it
     asked: list[str] = field(default_factory=list)
     followups: dict[str, str] = field(default_factory=dict)  # "1" → rendered section text
+    choices: dict[str, str] = field(default_factory=dict)  # "1" → the menu's question
 
     @classmethod
     def from_json(cls, data: Any) -> ConversationState:
@@ -43,6 +44,7 @@ class ConversationState:
             "pending_text": self.pending_text,
             "asked": self.asked,
             "followups": self.followups,
+            "choices": self.choices,
         }
 
 

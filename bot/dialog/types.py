@@ -77,6 +77,7 @@ class Reply:
     ask: str | None = None  # the slot this reply asks the user for
     remember: Mapping[str, Any] = field(default_factory=dict)  # slots worth keeping
     estimate: bool = False  # some content is a national default: add the standard caveat
+    choices: Mapping[str, str] = field(default_factory=dict)  # numbered menu → question
 
 
 @dataclass(frozen=True)
