@@ -31,7 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from loadgen import cities, questions, sign  # noqa: E402
+from loadgen import REMINDER_INTENTS, cities, questions, sign  # noqa: E402
 
 TOKEN = "bench-token"
 
@@ -62,22 +62,29 @@ def free_port() -> int:
         return port
 
 
-def lua_script(fresh: float, users: int, seed: int = 7) -> str:
-    """wrk request generator: pre-drawn texts, random users, per-thread unique MsgIds."""
+def lua_script(
+    fresh: float, users: int, seed: int = 7, check: bool = True, no_reminders: bool = False
+) -> str:
+    """wrk request generator: pre-drawn texts, random users, unique MsgIds (built as strings:
+    Lua prints large numbers as 1.2e+14); with ``check``,
+    counts replies that carry an answer (XML) and those that do not (``success``, errors)."""
     rng = random.Random(seed)
-    qs, cs = questions(), cities()
+    qs, cs = questions(REMINDER_INTENTS if no_reminders else frozenset()), cities()
     texts = [rng.choice(cs) + q if rng.random() < fresh else q for q in qs * 12]
     rng.shuffle(texts)
     table = ",".join(json.dumps(t, ensure_ascii=False) for t in texts)
-    base = int(time.time()) % 10**6 * 10**9
-    return textwrap.dedent(
+    script = textwrap.dedent(
         """
         local texts = {%s}
         local counter = 0
-        local base = %d
-        local thread_offset = 0
-        function setup(thread) end
-        function init(args) math.randomseed(os.time()) end
+        local threads = {}
+        answered, unanswered = 0, 0
+        function setup(thread) table.insert(threads, thread) end
+        function init(args)
+          math.randomseed(os.time())
+          -- per wrk run, so the warm-up's MsgIds never come back as retries
+          msgbase = string.format("%%05d%%04d", os.time() %% 100000, math.random(0, 9999))
+        end
         request = function()
           counter = counter + 1
           local text = texts[(counter %% #texts) + 1]
@@ -86,11 +93,29 @@ def lua_script(fresh: float, users: int, seed: int = 7) -> str:
             "<FromUserName><![CDATA[oBench" .. user .. "]]></FromUserName>" ..
             "<CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType>" ..
             "<Content><![CDATA[" .. text .. "]]></Content>" ..
-            "<MsgId>" .. (base + counter) .. "</MsgId></xml>"
+            "<MsgId>" .. msgbase .. string.format("%%09d", counter) .. "</MsgId></xml>"
           return wrk.format("POST", nil, {["Content-Type"] = "text/xml"}, body)
         end
+        function done(summary, latency, requests)
+          local a, u = 0, 0
+          for _, t in ipairs(threads) do a = a + t:get("answered"); u = u + t:get("unanswered") end
+          io.write(string.format("ANSWERED %%d UNANSWERED %%d\\n", a, u))
+        end
         """
-    ) % (table, base, users - 1)
+    ) % (table, users - 1)
+    if check:
+        script += textwrap.dedent(
+            """
+            response = function(status, headers, body)
+              if status == 200 and string.sub(body, 1, 5) == "<xml>" then
+                answered = answered + 1
+              else
+                unanswered = unanswered + 1
+              end
+            end
+            """
+        )
+    return script
 
 
 def signed_url(port: int) -> str:
@@ -149,6 +174,7 @@ def wrk(url: str, lua: Path, seconds: float, cpu: str | None) -> dict[str, float
         return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    answers = re.search(r"ANSWERED (\d+) UNANSWERED (\d+)", out)
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
@@ -159,6 +185,8 @@ def wrk(url: str, lua: Path, seconds: float, cpu: str | None) -> dict[str, float
         "max_ms": ms("Latency"),  # placeholder, replaced below
         "errors": (int(errors.group(1)) if errors else 0)
         + (sum(int(x) for x in sock.groups()) if sock else 0),
+        "unanswered": int(answers.group(2)) if answers else 0,
+        "checked": bool(answers and int(answers.group(1)) + int(answers.group(2))),
         "_max": float("nan")
         if not (m := re.search(r"Latency\s+\S+\s+\S+\s+([\d.]+)(us|ms|s)", out))
         else float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)],
@@ -199,7 +227,7 @@ def measure(
 
 
 def half_load(cmd: list[str], env: dict[str, str], port: int, rate: float, seconds: float,
-              fresh: float, pin_server: str) -> dict[str, float]:  # fmt: skip
+              fresh: float, pin_server: str, extra: list[str]) -> dict[str, float]:  # fmt: skip
     proc = subprocess.Popen(
         ["taskset", "-c", pin_server, *cmd],
         cwd=ROOT,
@@ -212,7 +240,7 @@ def half_load(cmd: list[str], env: dict[str, str], port: int, rate: float, secon
         out = subprocess.run(
             ["taskset", "-c", "1", sys.executable, str(ROOT / "benchmarks/loadgen.py"),
              "--url", f"http://127.0.0.1:{port}/wechat", "--token", TOKEN, "--rate",
-             f"{rate:.0f}", "--seconds", str(seconds), "--fresh", str(fresh), "--json"],
+             f"{rate:.0f}", "--seconds", str(seconds), "--fresh", str(fresh), "--json", *extra],
             capture_output=True, text=True, check=False,
         ).stdout  # fmt: skip
     finally:
@@ -228,6 +256,7 @@ def main() -> int:
     parser.add_argument("--fresh", type=float, default=0.5)
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--skip-redis", action="store_true")
+    parser.add_argument("--no-reminders", action="store_true", help="leave reminder requests out")
     args = parser.parse_args()
     for tool in ("wrk", "taskset"):
         if not shutil.which(tool):
@@ -237,7 +266,14 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         lua = work / "bench.lua"
-        lua.write_text(lua_script(args.fresh, args.users), encoding="utf-8")
+        lua.write_text(
+            lua_script(args.fresh, args.users, no_reminders=args.no_reminders), encoding="utf-8"
+        )
+        bare_lua = work / "bare.lua"  # no reply check: it would slow wrk, flattering the ratio
+        bare_lua.write_text(
+            lua_script(args.fresh, args.users, check=False, no_reminders=args.no_reminders),
+            encoding="utf-8",
+        )
         (work / "bare.py").write_text(BARE)
         base_env = {
             **os.environ,
@@ -250,7 +286,7 @@ def main() -> int:
 
         port = free_port()
         results["bare"] = measure(
-            "bare", [sys.executable, str(work / "bare.py"), str(port)], base_env, port, lua,
+            "bare", [sys.executable, str(work / "bare.py"), str(port)], base_env, port, bare_lua,
             args.seconds, "0", "1",
         )  # fmt: skip
 
@@ -288,19 +324,22 @@ def main() -> int:
         port = free_port()
         env = {**base_env, "BOT_DATA_DIR": str(work / "half"), "PORT": str(port)}
         rate = results["bot-1"]["rps"] / 2
-        results["bot-1 @ half"] = half_load(bot, env, port, rate, args.seconds, args.fresh, "0")
+        extra = ["--no-reminders"] if args.no_reminders else []
+        results["bot-1 @ half"] = half_load(
+            bot, env, port, rate, args.seconds, args.fresh, "0", extra
+        )
         results["bot-1 @ half"]["cpu_us"] = float("nan")
 
     ceiling = results["bare"]["rps"]
     sys.stdout.write(
         f"{'server':<14} {'req/s':>8} {'÷bare':>6} {'CPU µs/req':>10} {'p50':>6} {'p90':>6} "
-        f"{'p99':>6} {'max':>7}  errors\n"
+        f"{'p99':>6} {'max':>7}  errors  unanswered\n"
     )
     for name, r in results.items():
         sys.stdout.write(
             f"{name:<14} {r['rps']:>8.0f} {r['rps'] / ceiling:>6.2f} {r['cpu_us']:>10.0f} "
             f"{r['p50_ms']:>6.1f} {r['p90_ms']:>6.1f} {r['p99_ms']:>6.1f} {r['max_ms']:>7.1f}  "
-            f"{int(r['errors'])}\n"
+            f"{int(r['errors']):>6}  {int(r.get('unanswered', 0)):>10}\n"
         )
     if "redis-1" in results and "redis-2" in results:
         sys.stdout.write(

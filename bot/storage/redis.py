@@ -69,8 +69,20 @@ class RedisStorage(Storage):
         # A *blocking* pool: a burst of webhook calls waits (up to 10 s) for one of the
         # connections instead of failing with "Too many connections". Bounded connect
         # timeout so /healthz and startup fail fast. `?max_connections=` in the URL wins.
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+        from redis.exceptions import ConnectionError as RedisConnectionError
+
+        # One immediate retry on a fresh connection: after a Redis restart every pooled
+        # connection is dead, and without it each would fail one command (and trip the
+        # fallback again) before being replaced.
         pool = aioredis.BlockingConnectionPool.from_url(
-            clean, max_connections=50, timeout=10, socket_connect_timeout=5
+            clean,
+            max_connections=50,
+            timeout=10,
+            socket_connect_timeout=5,
+            retry=Retry(NoBackoff(), 1),
+            retry_on_error=[RedisConnectionError],
         )
         client = aioredis.Redis.from_pool(pool)  # the client owns (and closes) the pool
         chosen = prefix if prefix is not None else url_prefix
