@@ -68,6 +68,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+# How long a stored reply waits for WeChat's retries (they come within ~15 s).
+REPLY_KEEP = 60.0
 
 
 class Responder(Protocol):
@@ -361,9 +363,10 @@ class Webhook:
         while self._finished:
             key, entry, to_push = self._finished.popleft()
             try:
-                await self.storage.set(
-                    f"dedup:{key}", {"reply": entry.reply}, ttl=self.settings.dedup_ttl
-                )
+                # The reply is kept only as long as WeChat retries (three tries about 5 s
+                # apart); the small claim under dedup:<key> keeps guarding the message for the
+                # full dedup TTL. Keeping every reply for minutes cost ~1.5 KB per message.
+                await self.storage.set(f"reply:{key}", entry.reply, ttl=REPLY_KEEP)
             except Exception:
                 log.exception("storing the reply for retries failed")
                 self.metrics.errors.inc(kind="storage")
@@ -397,10 +400,13 @@ class Webhook:
         loop = asyncio.get_running_loop()
         while True:
             try:
+                reply = await self.storage.get(f"reply:{key}")
+                if isinstance(reply, str):
+                    return reply
                 record = await self.storage.get(f"dedup:{key}")
-                if isinstance(record, dict) and "reply" in record:
-                    reply = record["reply"]
-                    return reply if isinstance(reply, str) else ""
+                claimed_at = record.get("at") if isinstance(record, dict) else None
+                if isinstance(claimed_at, int) and time.time() - claimed_at > REPLY_KEEP:
+                    return ""  # answered long ago and its reply has expired: just acknowledge
                 owner = record.get("w") if isinstance(record, dict) else None
                 if (
                     isinstance(owner, str)
@@ -759,6 +765,9 @@ def create_app(
         await webhook.start()
         yield
         await webhook.close(settings.shutdown_timeout)
+        closer = getattr(bot, "close", None)
+        if closer is not None:
+            await closer()
         if api is not None:
             await api.close()
         if owns_storage:

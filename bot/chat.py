@@ -39,9 +39,11 @@ async def _ask(args: argparse.Namespace, stdout: TextIO) -> int:
 
     settings = Settings.from_env()
     storage = open_storage(settings.storage_url)
+    pipeline = Pipeline(settings, storage)
     try:
-        answer = await Pipeline(settings, storage).respond(args.user, args.message, today=args.today)
+        answer = await pipeline.respond(args.user, args.message, today=args.today)
     finally:
+        await pipeline.close()
         await storage.close()
     if args.json:
         payload = {
@@ -83,5 +85,6 @@ async def _chat(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
             answer = await pipeline.respond(args.user, line.strip(), today=args.today)
             stdout.write(f"助手：{answer.text}\n\n")
     finally:
+        await pipeline.close()
         await storage.close()
     return 0

@@ -58,6 +58,10 @@ class Pipeline:
             await self.reminders.sync(user, today)  # jobs follow the records just changed
         return answer
 
+    async def close(self) -> None:
+        """Release what the pipeline opened itself (the reminder jobs' connection)."""
+        await self.reminders.close()
+
     async def forget(self, user: str) -> None:
         """Delete everything stored about ``user`` (unsubscribe): conversation and reminders."""
         await clear_state(self.storage, user)
