@@ -68,8 +68,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-# How long a stored reply waits for WeChat's retries (they come within ~15 s).
-REPLY_KEEP = 60.0
+# How long a stored reply waits for WeChat's retries (three, about 5 s apart).
+REPLY_KEEP = 30.0
 
 
 class Responder(Protocol):

@@ -10,6 +10,7 @@ from bot.policy import (
     CityPolicy,
     DeadlineKind,
     Provenance,
+    ProvincePolicy,
     fmt_money,
     is_estimate,
     newborn_enrolment,
@@ -105,10 +106,13 @@ def _newborn(
 
 
 def _resident_when(
-    turn: Turn, policy: CityPolicy | None, fields: dict[str, object]
+    turn: Turn,
+    policy: CityPolicy | None,
+    province: ProvincePolicy | None,
+    fields: dict[str, object],
 ) -> tuple[list[Part], list[Figure], bool]:
     """The next residents' deadline and the collection period it closes."""
-    deadline = next_deadline(turn.today, city=policy)
+    deadline = next_deadline(turn.today, city=policy, province=province)
     when = {
         **fields,
         "due": fmt_date(deadline.due),
@@ -125,7 +129,7 @@ def _resident_when(
     figures = [figure("deadline", "缴费截止", value, deadline)]
     estimate = is_estimate(deadline)
     if deadline.cover_year is not None:
-        period = resident_collection_period(deadline.cover_year, city=policy)
+        period = resident_collection_period(deadline.cover_year, city=policy, province=province)
         dates = {
             **when,
             "opens": fmt_date(period.opens_on),
@@ -147,6 +151,8 @@ async def handle(turn: Turn) -> Reply:
     """The user's case (newborn, student, resident, flexible, employee), then where to pay."""
     city = turn.slots.city
     policy = turn.ctx.city(city)
+    # The province's figures stand in where the city has none (city → province → national).
+    province = turn.ctx.province(turn.slots.province)
     fields: dict[str, object] = {"city": city or "当地", "place": city or "当地", "wait": ""}
     text = turn.text
     scheme = turn.slots.scheme
@@ -188,13 +194,20 @@ async def handle(turn: Turn) -> Reply:
         answer.append(Part("payment/voluntary"))
 
     if scheme == "flexible":
-        due = next_monthly_due(turn.today, due_day=turn.slots.day_of_month)
+        due = next_monthly_due(
+            turn.today, due_day=turn.slots.day_of_month, city=policy, province=province
+        )
         when_fields = {
             "due": fmt_date(due.due),
             "days": due.days_left,
-            "day": turn.slots.day_of_month,
+            "day": due.monthly_day,
+            "place": fields["place"],
         }
-        key = "payment/flexible_when_day" if turn.slots.day_of_month else "payment/flexible_when"
+        key = "payment/flexible_when"
+        if turn.slots.day_of_month:
+            key = "payment/flexible_when_day"
+        elif due.monthly_day is not None:
+            key = "payment/flexible_when_local"  # the city's or province's own day
         answer.append(Part(key, when_fields))
         value = render_part(Part("payment/value_due", when_fields))
         figures.append(figure("monthly_due", "本期缴费截止", value, due))
@@ -213,7 +226,7 @@ async def handle(turn: Turn) -> Reply:
             # "一年交多少钱": the amount question comes first, the deadline after it.
             answer.append(Part("payment/resident_fee", fields))
         if not newborn or when:
-            parts, figs, is_est = _resident_when(turn, policy, fields)
+            parts, figs, is_est = _resident_when(turn, policy, province, fields)
             answer += parts
             figures += figs
             estimate = estimate or is_est

@@ -22,6 +22,8 @@ async def handle(turn: Turn) -> Reply:
         return await list_reply(turn)
     s = turn.slots
     city = s.city or ""
+    # Table figures: the city's own first, the province's where the city has none.
+    policy, province = turn.ctx.city(city), turn.ctx.province(s.province)
     if "转移" in turn.text or "转出" in turn.text or "转入" in turn.text:
         applied = s.date if s.date is not None and s.date <= turn.today else turn.today
         result = add_working_days(applied, TRANSFER_FOLLOW_UP_WORKING_DAYS)
@@ -35,14 +37,15 @@ async def handle(turn: Turn) -> Reply:
             or "每个月" in turn.text
             or s.scheme == "flexible"
         ):
-            deadline = next_monthly_due(turn.today, due_day=s.day_of_month)
-            title = render_title(
-                "monthly_title", {"day": deadline.due.day if s.day_of_month else "月底"}
+            deadline = next_monthly_due(
+                turn.today, due_day=s.day_of_month, city=policy, province=province
             )
-            if s.day_of_month is None:
+            day = deadline.monthly_day  # the user's day, else the city's or province's
+            title = render_title("monthly_title", {"day": day or "月底"})
+            if day is None:
                 title = title.replace("每月月底日前", "每月月底前")
         else:
-            deadline = next_deadline(turn.today, city=turn.ctx.city(city))
+            deadline = next_deadline(turn.today, city=policy, province=province)
             title = deadline.basis.split("：")[0]
         due, kind = deadline.due, deadline.kind.value
         remind_on = [
@@ -68,7 +71,8 @@ async def handle(turn: Turn) -> Reply:
         remind_on,
         turn.today,
         # Kept so the scheduler can roll a monthly reminder over to the next month.
-        due_day=s.day_of_month if monthly else None,
+        # The table's day too, so the roll-over keeps it without the table at hand.
+        due_day=deadline.monthly_day if monthly else None,
         lead_days=LEAD_DAYS if monthly else (),
     )
     dates = "、".join(fmt_date(d) for d in sorted(remind_on))

@@ -23,6 +23,7 @@ __all__ = [
     "NATIONAL_LABEL",
     "CapTier",
     "CityPolicy",
+    "BackPaymentWindow",
     "CityPolicyError",
     "CollectionWindow",
     "IntraProvinceBalance",
@@ -158,6 +159,17 @@ class CollectionWindow:
 
 
 @dataclass(frozen=True, slots=True)
+class BackPaymentWindow:
+    """Residents' back-payment window after the collection period, inside the cover year."""
+
+    start_month: int
+    start_day: int
+    end_month: int
+    end_day: int
+    waiting_months: int | None = None  # None: the source gives no waiting period
+
+
+@dataclass(frozen=True, slots=True)
 class CityPolicy:
     """A prefecture-level city's own figures; ``None`` means fall back to national rules."""
 
@@ -170,6 +182,8 @@ class CityPolicy:
     reimbursement_caps: tuple[CapTier, ...] = ()
     resident_late_payment: Sourced[ResidentLateRule] | None = None
     resident_collection: Sourced[CollectionWindow] | None = None
+    resident_back_payment: Sourced[BackPaymentWindow] | None = None
+    monthly_due_day: Sourced[int] | None = None  # flexible workers' monthly payment day
     newborn_fee: Sourced[Decimal] | None = None
     newborn_enrol_days: Sourced[int] | None = None
     balance_to_bank_working_days: Sourced[int] | None = None
@@ -178,10 +192,13 @@ class CityPolicy:
 
 @dataclass(frozen=True, slots=True)
 class ProvincePolicy:
-    """A province's own rules."""
+    """A province's own rules; a city's own figure, where it has one, wins over these."""
 
     name: str
     intra_province_balance: Sourced[IntraProvinceBalance] | None = None
+    resident_collection: Sourced[CollectionWindow] | None = None
+    resident_back_payment: Sourced[BackPaymentWindow] | None = None
+    monthly_due_day: Sourced[int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,6 +325,28 @@ def _window(raw: object, path: str) -> CollectionWindow:
     return CollectionWindow(start[0], start[1], end[0], end[1], spill)
 
 
+def _back_window(raw: object, path: str) -> BackPaymentWindow:
+    obj = _obj(raw, path, {"start", "end"}, {"waiting_months"})
+    start = _month_day(obj["start"], f"{path}.start")
+    end = _month_day(obj["end"], f"{path}.end")
+    # The window is read as month-days of one cover year, so it cannot wrap past 31 Dec.
+    if end < start:
+        raise _fail(path, f"window ends before it starts: {obj['start']}–{obj['end']}")
+    wait = obj.get("waiting_months")
+    return BackPaymentWindow(
+        start[0],
+        start[1],
+        end[0],
+        end[1],
+        None if wait is None else _int(wait, f"{path}.waiting_months", 0, 12),
+    )
+
+
+def _due_day(raw: object, path: str) -> int:
+    # 31 is allowed and clipped to the month's last day when the dates are computed.
+    return _int(raw, path, 1, 31)
+
+
 def _month_day(raw: object, path: str) -> tuple[int, int]:
     text = _text(raw, path)
     match = re.fullmatch(r"(\d{2})-(\d{2})", text)
@@ -368,10 +407,20 @@ _CITY_KEYS = {
     "reimbursement_caps",
     "resident_late_payment",
     "resident_collection",
+    "resident_back_payment",
+    "monthly_due_day",
     "newborn_fee",
     "newborn_enrol_days",
     "balance_to_bank_working_days",
     "balance_transfer_months",
+}
+
+
+_PROVINCE_KEYS = {
+    "intra_province_balance",
+    "resident_collection",
+    "resident_back_payment",
+    "monthly_due_day",
 }
 
 
@@ -401,6 +450,8 @@ def _city(name: str, raw: object, path: str) -> CityPolicy:
         ),
         resident_late_payment=_opt(obj, "resident_late_payment", path, _late_rule),
         resident_collection=_opt(obj, "resident_collection", path, _window),
+        resident_back_payment=_opt(obj, "resident_back_payment", path, _back_window),
+        monthly_due_day=_opt(obj, "monthly_due_day", path, _due_day),
         newborn_fee=_opt(obj, "newborn_fee", path, _decimal),
         newborn_enrol_days=_opt(obj, "newborn_enrol_days", path, _days),
         balance_to_bank_working_days=_opt(obj, "balance_to_bank_working_days", path, _days),
@@ -411,15 +462,13 @@ def _city(name: str, raw: object, path: str) -> CityPolicy:
 def _province(name: str, raw: object, path: str) -> ProvincePolicy:
     if not name.endswith(_PROVINCE_SUFFIXES):
         raise _fail(path, "province keys are full names such as 广东省")
-    obj = _obj(raw, path, set(), {"intra_province_balance"})
-    rule = obj.get("intra_province_balance")
+    obj = _obj(raw, path, set(), _PROVINCE_KEYS)
     return ProvincePolicy(
         name=name,
-        intra_province_balance=(
-            None
-            if rule is None
-            else _sourced(rule, f"{path}.intra_province_balance", _balance_rule)
-        ),
+        intra_province_balance=_opt(obj, "intra_province_balance", path, _balance_rule),
+        resident_collection=_opt(obj, "resident_collection", path, _window),
+        resident_back_payment=_opt(obj, "resident_back_payment", path, _back_window),
+        monthly_due_day=_opt(obj, "monthly_due_day", path, _due_day),
     )
 
 

@@ -135,7 +135,7 @@ def test_metrics_render_is_valid_exposition() -> None:
 
 def test_transport_settings_from_env_are_tolerant() -> None:
     defaults = Settings.from_env({})
-    assert (defaults.body_limit, defaults.dedup_ttl, defaults.cs_quota) == (65536, 600.0, 5)
+    assert (defaults.body_limit, defaults.dedup_ttl, defaults.cs_quota) == (65536, 300.0, 5)
     assert defaults.cs_window == 48 * 3600 and defaults.reply_deadline == 4.5
     custom = Settings.from_env(
         {

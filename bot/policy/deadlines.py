@@ -7,8 +7,15 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from typing import TypeVar
 
-from region_data.city_policy import CityPolicy, CollectionWindow, Provenance
+from region_data.city_policy import (
+    CityPolicy,
+    CollectionWindow,
+    Provenance,
+    ProvincePolicy,
+    Sourced,
+)
 
 from . import national as nat
 from .common import ExplanationKey as K
@@ -28,11 +35,19 @@ __all__ = [
     "resident_collection_period",
 ]
 
+T = TypeVar("T")
+
+
+def _first(*figures: Sourced[T] | None) -> Sourced[T] | None:
+    """The first figure present: callers pass city, then province (national is their fallback)."""
+    return next((f for f in figures if f is not None), None)
+
 
 @dataclass(frozen=True, slots=True)
 class CollectionPeriodInputs:
     cover_year: int
     city: str | None
+    province: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +67,14 @@ class CollectionPeriod:
     provenance: tuple[Provenance, ...]
 
 
-def resident_collection_period(cover_year: int, *, city: CityPolicy | None) -> CollectionPeriod:
-    """Residents' collection period for cover in ``cover_year`` (city figure or estimate)."""
-    own = city.resident_collection if city else None
+def resident_collection_period(
+    cover_year: int, *, city: CityPolicy | None, province: ProvincePolicy | None = None
+) -> CollectionPeriod:
+    """Residents' collection period for ``cover_year``: city, else province, else estimate."""
+    own = _first(
+        city.resident_collection if city else None,
+        province.resident_collection if province else None,
+    )
     window = own.value if own else nat.RESIDENT_COLLECTION.value
     opens, closes = _window_dates(window, cover_year)
     opens_by = opens
@@ -64,29 +84,63 @@ def resident_collection_period(cover_year: int, *, city: CityPolicy | None) -> C
         month, day = nat.RESIDENT_COLLECTION_LATEST_OPEN
         opens_by = date(cover_year - 1, month, day)
         keys.append(K.COLLECTION_PERIOD_ESTIMATE)
-    back = nat.RESIDENT_BACK_PAYMENT_WINDOWS.get(cover_year)
-    back_wait = None
+    back = _back_payment(cover_year, city, province)
     if back:
         prov.append(back.provenance)
-        back_wait = nat.RESIDENT_LATE_WAIT_MONTHS.value
-        keys.append(K.RESIDENT_WINDOW_WAIT)
+        # Only say "there is a wait" when the source gives one.
+        if back.waiting_months:
+            keys.append(K.RESIDENT_WINDOW_WAIT)
     late = city.resident_late_payment if city else None
     if late:
         prov.append(late.provenance)
         keys.append(K.CITY_RESIDENT_DEADLINE)
     return CollectionPeriod(
-        inputs=CollectionPeriodInputs(cover_year, city.name if city else None),
+        inputs=CollectionPeriodInputs(
+            cover_year, city.name if city else None, province.name if province else None
+        ),
         opens_on=opens,
         opens_by=opens_by,
         closes_on=closes,
-        back_payment_window=back.value if back else None,
-        back_payment_waiting_months=back_wait,
+        back_payment_window=back.window if back else None,
+        back_payment_waiting_months=back.waiting_months if back else None,
         late_payment_before=date(cover_year, late.value.before_month, 1) if late else None,
         late_waiting_days=late.value.waiting_days if late else None,
         explanation_keys=tuple(keys),
         basis=_period_basis(cover_year, opens, opens_by, closes),
         provenance=tuple(prov),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _BackPayment:
+    window: tuple[date, date]
+    waiting_months: int | None
+    provenance: Provenance
+
+
+def _back_payment(
+    cover_year: int, city: CityPolicy | None, province: ProvincePolicy | None
+) -> _BackPayment | None:
+    """The back-payment window for ``cover_year``: the place's own every year, else national.
+
+    National windows exist only for the years a source announced one (2025), so a place without
+    its own gets none in other years rather than a guessed one.
+    """
+    own = _first(
+        city.resident_back_payment if city else None,
+        province.resident_back_payment if province else None,
+    )
+    if own:
+        w = own.value
+        window = (
+            _clipped(cover_year, w.start_month, w.start_day),
+            _clipped(cover_year, w.end_month, w.end_day),
+        )
+        return _BackPayment(window, w.waiting_months, own.provenance)
+    default = nat.RESIDENT_BACK_PAYMENT_WINDOWS.get(cover_year)
+    if default is None:
+        return None
+    return _BackPayment(default.value, nat.RESIDENT_LATE_WAIT_MONTHS.value, default.provenance)
 
 
 def _window_dates(window: CollectionWindow, cover_year: int) -> tuple[date, date]:
@@ -124,7 +178,8 @@ class DeadlineKind(StrEnum):
 class DeadlineInputs:
     today: date
     city: str | None
-    due_day: int | None = None
+    due_day: int | None = None  # the user's own day, as asked
+    province: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,13 +193,18 @@ class Deadline:
     cover_year: int | None
     basis: str
     provenance: tuple[Provenance, ...]
+    # Monthly deadlines only: the day of month used (user's or the table's); None = month end.
+    # Kept so a monthly reminder rolls over on the same day without re-reading the table.
+    monthly_day: int | None = None
 
 
-def next_deadline(today: date, *, city: CityPolicy | None) -> Deadline:
+def next_deadline(
+    today: date, *, city: CityPolicy | None, province: ProvincePolicy | None = None
+) -> Deadline:
     """The next residents' payment deadline on or after ``today`` (never None: 31 Dec exists)."""
     candidates: list[tuple[date, DeadlineKind, int, str, Provenance]] = []
     for cover_year in (today.year, today.year + 1):
-        period = resident_collection_period(cover_year, city=city)
+        period = resident_collection_period(cover_year, city=city, province=province)
         first = period.provenance[0]
         name = f"{cover_year}年度居民医保"
         candidates.append(
@@ -156,12 +216,10 @@ def next_deadline(today: date, *, city: CityPolicy | None) -> Deadline:
                 first,
             )
         )
-        if period.back_payment_window:
-            back = nat.RESIDENT_BACK_PAYMENT_WINDOWS[cover_year].provenance
-            end = period.back_payment_window[1]
-            candidates.append(
-                (end, DeadlineKind.BACK_PAYMENT_END, cover_year, f"{name}补缴期截止", back)
-            )
+        back = _back_payment(cover_year, city, province)
+        if back:
+            end, kind = back.window[1], DeadlineKind.BACK_PAYMENT_END
+            candidates.append((end, kind, cover_year, f"{name}补缴期截止", back.provenance))
         if period.late_payment_before and city and city.resident_late_payment:
             due = period.late_payment_before - timedelta(days=1)
             text = f"{name}补缴免等待期的最后一天"
@@ -171,7 +229,9 @@ def next_deadline(today: date, *, city: CityPolicy | None) -> Deadline:
         (c for c in candidates if c[0] >= today), key=lambda c: c[0]
     )
     return Deadline(
-        inputs=DeadlineInputs(today, city.name if city else None),
+        inputs=DeadlineInputs(
+            today, city.name if city else None, province=province.name if province else None
+        ),
         kind=kind,
         due=due,
         days_left=(due - today).days,
@@ -181,23 +241,47 @@ def next_deadline(today: date, *, city: CityPolicy | None) -> Deadline:
     )
 
 
-def next_monthly_due(today: date, *, due_day: int | None = None) -> Deadline:
-    """Flexible workers' next monthly due date: ``due_day`` (clipped) or the month's last day."""
+def next_monthly_due(
+    today: date,
+    *,
+    due_day: int | None = None,
+    city: CityPolicy | None = None,
+    province: ProvincePolicy | None = None,
+) -> Deadline:
+    """Flexible workers' next monthly due date (clipped to short months).
+
+    The day is the user's ``due_day`` when given (they know their own bank's deduction day),
+    else the city's, else the province's, else the month's last day as a national estimate.
+    """
     if due_day is not None and not 1 <= due_day <= 31:
         raise ValueError("due_day must be 1..31")
-    due = _monthly(today.year, today.month, due_day)
+    own = _first(
+        city.monthly_due_day if city else None,
+        province.monthly_due_day if province else None,
+    )
+    day = due_day
+    prov = nat.FLEXIBLE_MONTHLY_DUE
+    if due_day is None and own is not None:
+        day, prov = own.value, own.provenance
+    due = _monthly(today.year, today.month, day)
     if due < today:
         nxt = add_months(today.replace(day=1), 1)
-        due = _monthly(nxt.year, nxt.month, due_day)
-    label = "月底" if due_day is None else f"每月{due_day}日"
+        due = _monthly(nxt.year, nxt.month, day)
+    label = "月底" if day is None else f"每月{day}日"
     return Deadline(
-        inputs=DeadlineInputs(today, None, due_day),
+        inputs=DeadlineInputs(
+            today,
+            city.name if city else None,
+            due_day,
+            province.name if province else None,
+        ),
         kind=DeadlineKind.MONTHLY_DUE,
         due=due,
         days_left=(due - today).days,
         cover_year=None,
         basis=f"灵活就业按月缴费，{label}前缴清：{due:%Y-%m-%d}",
-        provenance=(nat.FLEXIBLE_MONTHLY_DUE,),
+        provenance=(prov,),
+        monthly_day=day,
     )
 
 

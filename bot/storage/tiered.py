@@ -32,7 +32,7 @@ __all__ = ["HOT_PREFIXES", "FallbackStorage", "RoutedStorage", "open_app_storage
 log = logging.getLogger(__name__)
 
 # Key prefixes read or written for every message, or shared between workers for coordination.
-HOT_PREFIXES = ("dedup:", "conv:", "csq:", "lock:", "wechat:", "worker:")
+HOT_PREFIXES = ("dedup:", "reply:", "conv:", "csq:", "lock:", "wechat:", "worker:")
 
 T = TypeVar("T")
 
