@@ -300,16 +300,23 @@ def split_text(text: str, limit: int = MAX_REPLY_BYTES) -> list[str]:
 # -- safe mode ----------------------------------------------------------------------------------
 
 
+def decode_aes_key(encoding_aes_key: str, name: str) -> bytes:
+    """The 32-byte AES key of a 43-character EncodingAESKey (WeChat and WeCom alike); a bad
+    key fails at start-up with the setting's ``name`` instead of on the first message."""
+    try:
+        key = base64.b64decode(encoding_aes_key + "=", validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError(f"{name} is not valid base64") from exc
+    if len(encoding_aes_key) != 43 or len(key) != 32:
+        raise ValueError(f"{name} must be 43 characters (32 bytes)")
+    return key
+
+
 class Crypto:
     """AES safe-mode codec for one account, built on wechatpy's ``PrpCrypto``."""
 
     def __init__(self, token: str, encoding_aes_key: str, app_id: str) -> None:
-        try:
-            key = base64.b64decode(encoding_aes_key + "=", validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise ValueError("WECHAT_ENCODING_AES_KEY is not valid base64") from exc
-        if len(encoding_aes_key) != 43 or len(key) != 32:
-            raise ValueError("WECHAT_ENCODING_AES_KEY must be 43 characters (32 bytes)")
+        key = decode_aes_key(encoding_aes_key, "WECHAT_ENCODING_AES_KEY")
         if not app_id:
             raise ValueError("WECHAT_APP_ID is required with WECHAT_ENCODING_AES_KEY")
         self._token = token

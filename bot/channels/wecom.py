@@ -9,8 +9,6 @@ JSON, ``{"encrypt": …}`` in and ``{"encrypt", "msgsignature", "timestamp", "no
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hmac
 import json
 import re
@@ -21,7 +19,7 @@ from xml.etree import ElementTree
 from wechatpy.work.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.work.exceptions import InvalidCorpIdException
 
-from bot.wechat import BadRequest, BadSignature, cdata, signature, truncate_utf8
+from bot.wechat import BadRequest, BadSignature, cdata, decode_aes_key, signature, truncate_utf8
 
 __all__ = [
     "AIBotMessage",
@@ -42,12 +40,7 @@ class WeComCrypto:
     """One robot's callback codec: verify, decrypt, encrypt (XML or JSON envelope)."""
 
     def __init__(self, token: str, encoding_aes_key: str, receive_id: str = "") -> None:
-        try:
-            key = base64.b64decode(encoding_aes_key + "=", validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise ValueError("WeCom EncodingAESKey is not valid base64") from exc
-        if len(encoding_aes_key) != 43 or len(key) != 32:
-            raise ValueError("WeCom EncodingAESKey must be 43 characters (32 bytes)")
+        key = decode_aes_key(encoding_aes_key, "WeCom EncodingAESKey")
         if not token:
             raise ValueError("WeCom callback token is empty")
         self._token = token
