@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import logging
 import os
 import time
@@ -15,13 +16,23 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiohttp import web
 from fake_wechat_api import FakeWeChatAPI
 from reminder_helpers import drop_pg_table, pg_table, seed, subscription
 
+from bot.channels.bridge import SIGNATURE_HEADER, sign
 from bot.pipeline import Pipeline
-from bot.reminders.channels import RecordingBridge, TargetKind, build_channels, parse_target
+from bot.reminders.channels import (
+    NO_ROUTE,
+    DeliveryError,
+    NoBridge,
+    TargetKind,
+    build_channels,
+    parse_target,
+)
 from bot.reminders.config import ReminderSettings
 from bot.reminders.jobs import JobState, JobStore, MemoryJobStore, open_job_store
 from bot.reminders.records import (
@@ -197,7 +208,7 @@ class Rig:
     jobs: JobStore
     scheduler: Scheduler
     clock: Clock
-    bridge: RecordingBridge
+    bridge: FakeBridge
 
     async def seed(self, *users: str) -> None:
         await seed(self.storage, self.jobs, users, TODAY, due_at=self.clock.now - 1)
@@ -211,8 +222,39 @@ class Rig:
         return job
 
 
+BRIDGE_SECRET = "bridge-secret"
+
+
+@dataclasses.dataclass
+class FakeBridge:
+    """A personal-account bridge on 127.0.0.1 receiving pushes; checks their signature."""
+
+    sent: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    bad_signatures: int = 0
+    url: str = ""
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        if request.headers.get(SIGNATURE_HEADER) != sign(BRIDGE_SECRET, body):
+            self.bad_signatures += 1
+            return web.json_response({"ok": False}, status=401)
+        data = json.loads(body)
+        self.sent.append((data["room_id"], data["text"]))
+        return web.json_response({"ok": True})
+
+
 @pytest.fixture
-async def rig(fake: FakeWeChatAPI) -> AsyncIterator[Rig]:
+async def fake_bridge(aiohttp_server: Any) -> FakeBridge:
+    bridge = FakeBridge()
+    app = web.Application()
+    app.router.add_post("/push", bridge.handle)
+    server = await aiohttp_server(app)
+    bridge.url = str(server.make_url("/push"))
+    return bridge
+
+
+@pytest.fixture
+async def rig(fake: FakeWeChatAPI, fake_bridge: FakeBridge) -> AsyncIterator[Rig]:
     """Scheduler with channels custom → subscribe → template, a memory job store, fake API."""
     rs = ReminderSettings(
         channels=("custom", "subscribe", "template"),
@@ -233,11 +275,12 @@ async def rig(fake: FakeWeChatAPI) -> AsyncIterator[Rig]:
     storage = MemoryStorage()
     api = WeChatAPI(settings, storage)
     jobs = open_job_store("memory://")
-    bridge = RecordingBridge()
-    channels = build_channels(rs, api, storage, bridge=bridge)
+    channels = build_channels(
+        rs, api, storage, bridge_push_url=fake_bridge.url, bridge_secret=BRIDGE_SECRET
+    )
     clock = Clock(NOON)
     scheduler = Scheduler(settings, jobs, storage, channels, clock=clock, owner="test")
-    yield Rig(fake, storage, jobs, scheduler, clock, bridge)
+    yield Rig(fake, storage, jobs, scheduler, clock, fake_bridge)
     await channels.close()
     await api.close()
     await storage.close()
@@ -386,7 +429,9 @@ async def test_group_and_bridge_targets(rig: Rig) -> None:
     (push,) = rig.fake.pushes
     assert push.path == "webhook/send" and push.body["text"]["mentioned_list"] == ["alice"]
     assert await rig.state(group_user) is JobState.SENT
-    assert [room for room, _ in rig.bridge.sent] == ["carol"]  # the stub recorded it
+    assert [room for room, _ in rig.bridge.sent] == ["carol"]  # pushed, signed, to the bridge
+    assert rig.bridge.bad_signatures == 0
+    assert await rig.state(bridge_user) is JobState.SENT
     assert await rig.state(web_user) is JobState.FAILED  # the chat page cannot be pushed to
 
 
@@ -624,3 +669,9 @@ async def test_scheduler_waits_out_a_database_outage(rig: Rig) -> None:
     await rig.seed("alice")
     await asyncio.wait_for(rig.scheduler.run(asyncio.Event(), drain=True), timeout=10)
     assert jobs.failures == 0 and await rig.state("alice") is JobState.SENT
+
+
+async def test_without_a_bridge_push_url_a_bridged_reminder_has_no_route() -> None:
+    with pytest.raises(DeliveryError) as caught:
+        await NoBridge().send_bridge("room", "text")
+    assert caught.value.code == NO_ROUTE

@@ -42,6 +42,8 @@ class GroupSettings:
     webhook_per_minute: int = 20  # WeCom's limit per robot
     # Shared secret of the JSON bridge (HMAC-SHA256 of each request body).
     bridge_secret: str = ""
+    # Where reminders for a bridged chat are pushed (signed like the bridge's own requests).
+    bridge_push_url: str = ""
     # A group message is for the bot when it mentions the bot or starts with this ("" = off).
     prefix: str = "医保"
     # Names the bot is mentioned by ("@医保小助手"), stripped from the question.
@@ -76,6 +78,7 @@ class GroupSettings:
                 _number(env.get("WECOM_WEBHOOK_PER_MINUTE"), d.webhook_per_minute, 1)
             ),
             bridge_secret=env.get("BRIDGE_SECRET", ""),
+            bridge_push_url=env.get("BRIDGE_PUSH_URL", ""),
             # Set but empty switches the prefix off; unset keeps the default.
             prefix=env.get("GROUP_PREFIX", d.prefix).strip(),
             bot_names=names or d.bot_names,

@@ -12,6 +12,7 @@ Group chats are the group-chat module's (``bot/channels/``); this file needs onl
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -33,7 +34,8 @@ __all__ = [
     "DeliveryError",
     "GroupSender",
     "Message",
-    "RecordingBridge",
+    "HttpBridgeSender",
+    "NoBridge",
     "Target",
     "TargetKind",
     "WeComWebhookSender",
@@ -255,19 +257,47 @@ class BridgeSender(Protocol):
     async def send_bridge(self, room: str, text: str, mention: Sequence[str] = ()) -> None: ...
 
 
-@dataclass
-class RecordingBridge:
-    """STUB: the bridge is pull-only for now, so pushes are recorded and logged, not sent.
+class HttpBridgeSender:
+    """Pushes to a personal-account bridge: ``POST <BRIDGE_PUSH_URL>`` with JSON
+    ``{"room_id", "text", "mention"}``, signed like the bridge signs what it sends us
+    (``X-Bridge-Signature: sha256=<HMAC of the body with BRIDGE_SECRET>``). Any non-2xx answer
+    or a JSON body with ``"ok": false`` is a failed delivery, retried by the scheduler."""
 
-    Replace with a sender that queues the text for the bridge once the bridge module offers
-    an outbound path; until then a bridged chat's reminder counts as sent when recorded here.
-    """
-
-    sent: list[tuple[str, str]] = field(default_factory=list)
+    def __init__(self, push_url: str, secret: str) -> None:
+        self.push_url = push_url
+        self.secret = secret
+        self._session: aiohttp.ClientSession | None = None
 
     async def send_bridge(self, room: str, text: str, mention: Sequence[str] = ()) -> None:
-        self.sent.append((room, text))
-        log.warning("bridge reminder recorded by the stub, not delivered", extra={"room": room})
+        from bot.channels.bridge import SIGNATURE_HEADER, sign
+
+        body = json.dumps(
+            {"room_id": room, "text": text, "mention": list(mention)}, ensure_ascii=False
+        ).encode("utf-8")
+        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(self.secret, body)}
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        try:
+            async with self._session.post(self.push_url, data=body, headers=headers) as resp:
+                ok = 200 <= resp.status < 300
+                data = await resp.json(content_type=None) if ok else None
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise DeliveryError(-1, f"{type(exc).__name__} calling the bridge") from exc
+        if not ok or (isinstance(data, dict) and data.get("ok") is False):
+            raise DeliveryError(-1, "the bridge refused the push")
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+class NoBridge:
+    """No ``BRIDGE_PUSH_URL``: a bridged chat's reminder has nowhere to go (an alert, not a
+    silent success)."""
+
+    async def send_bridge(self, room: str, text: str, mention: Sequence[str] = ()) -> None:
+        raise DeliveryError(NO_ROUTE, "no BRIDGE_PUSH_URL configured")
 
 
 class BridgeChannel:
@@ -289,7 +319,7 @@ class Channels:
     """The configured channels, in order; ``for_target`` keeps those that can reach it."""
 
     items: list[Channel]
-    closers: list[WeComWebhookSender] = field(default_factory=list)
+    closers: list[WeComWebhookSender | HttpBridgeSender] = field(default_factory=list)
 
     def for_target(self, target: Target) -> list[Channel]:
         return [c for c in self.items if c.accepts(target)]
@@ -308,6 +338,8 @@ def build_channels(
     cs_window: float = 48 * 3600.0,
     group: GroupSender | None = None,
     bridge: BridgeSender | None = None,
+    bridge_push_url: str = "",
+    bridge_secret: str = "",
 ) -> Channels:
     """Channels from the settings; official-account ones need the API (app id and secret)."""
     items: list[Channel] = []
@@ -331,13 +363,17 @@ def build_channels(
                         rs.template_fields,
                     )
                 )
-    closers: list[WeComWebhookSender] = []
+    closers: list[WeComWebhookSender | HttpBridgeSender] = []
     if group is None:
         webhook = WeComWebhookSender(storage, rs.wecom_webhook_base, rs.wecom_robot_key)
         closers.append(webhook)
         group = webhook
     items.append(GroupChannel(group))
-    items.append(BridgeChannel(bridge if bridge is not None else RecordingBridge()))
+    if bridge is None and bridge_push_url:
+        pusher = HttpBridgeSender(bridge_push_url, bridge_secret)
+        closers.append(pusher)
+        bridge = pusher
+    items.append(BridgeChannel(bridge if bridge is not None else NoBridge()))
     if api is None:
         log.info("reminders: no WECHAT_APP_ID/SECRET, so no official-account channel")
     return Channels(items, closers)

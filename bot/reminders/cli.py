@@ -67,7 +67,13 @@ async def _run(settings: Settings, *, once: bool, drain: bool) -> dict[str, Any]
     )
     jobs, _ = hub.open()
     channels = build_channels(
-        settings.reminders, api, storage, cs_quota=settings.cs_quota, cs_window=settings.cs_window
+        settings.reminders,
+        api,
+        storage,
+        cs_quota=settings.cs_quota,
+        cs_window=settings.cs_window,
+        bridge_push_url=settings.groups.bridge_push_url,
+        bridge_secret=settings.groups.bridge_secret,
     )
     scheduler = Scheduler(settings, jobs, storage, channels)
     stop = asyncio.Event()

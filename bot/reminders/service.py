@@ -173,6 +173,8 @@ def reminder_context(
             storage,
             cs_quota=settings.cs_quota,
             cs_window=settings.cs_window,
+            bridge_push_url=settings.groups.bridge_push_url,
+            bridge_secret=settings.groups.bridge_secret,
         )
         scheduler = Scheduler(settings, jobs, storage, channels)
         stop = asyncio.Event()
