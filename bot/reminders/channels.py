@@ -17,7 +17,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
@@ -26,6 +26,9 @@ from bot.logs import hash_user
 from bot.reminders.config import ReminderSettings
 from bot.storage.base import Storage
 from bot.wechat_api import WeChatAPI, WeChatAPIError
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 __all__ = [
     "BridgeSender",
@@ -40,6 +43,7 @@ __all__ = [
     "TargetKind",
     "WeComWebhookSender",
     "build_channels",
+    "channels_from_settings",
     "parse_target",
 ]
 
@@ -384,3 +388,18 @@ def describe(target: Target) -> str:
     if target.kind is TargetKind.OFFICIAL:
         return hash_user(target.address)
     return f"{target.kind.value}:{hash_user(target.address)}"
+
+
+def channels_from_settings(
+    settings: Settings, api: WeChatAPI | None, storage: Storage
+) -> Channels:
+    """The channels a scheduler uses, from the app's settings (serve and ``reminders run``)."""
+    return build_channels(
+        settings.reminders,
+        api,
+        storage,
+        cs_quota=settings.cs_quota,
+        cs_window=settings.cs_window,
+        bridge_push_url=settings.groups.bridge_push_url,
+        bridge_secret=settings.groups.bridge_secret,
+    )

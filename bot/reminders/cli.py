@@ -49,7 +49,7 @@ def cmd_run(args: argparse.Namespace, _stdin: TextIO, stdout: TextIO) -> int:
 
 
 async def _run(settings: Settings, *, once: bool, drain: bool) -> dict[str, Any]:
-    from bot.reminders.channels import build_channels
+    from bot.reminders.channels import channels_from_settings
     from bot.reminders.scheduler import Scheduler
     from bot.reminders.service import Reminders
     from bot.storage import open_storage
@@ -66,15 +66,7 @@ async def _run(settings: Settings, *, once: bool, drain: bool) -> dict[str, Any]
         else None
     )
     jobs, _ = hub.open()
-    channels = build_channels(
-        settings.reminders,
-        api,
-        storage,
-        cs_quota=settings.cs_quota,
-        cs_window=settings.cs_window,
-        bridge_push_url=settings.groups.bridge_push_url,
-        bridge_secret=settings.groups.bridge_secret,
-    )
+    channels = channels_from_settings(settings, api, storage)
     scheduler = Scheduler(settings, jobs, storage, channels)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

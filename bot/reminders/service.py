@@ -22,7 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.reminders.channels import build_channels
+from bot.reminders.channels import channels_from_settings
 from bot.reminders.jobs import JobStore, MemoryJobStore, open_job_store
 from bot.reminders.records import job_specs, list_subscriptions
 from bot.reminders.scheduler import Scheduler
@@ -167,15 +167,7 @@ def reminder_context(
         if not isinstance(hub, Reminders):
             hub = Reminders(settings, storage)
         jobs, owned = hub.open()
-        channels = build_channels(
-            settings.reminders,
-            api,
-            storage,
-            cs_quota=settings.cs_quota,
-            cs_window=settings.cs_window,
-            bridge_push_url=settings.groups.bridge_push_url,
-            bridge_secret=settings.groups.bridge_secret,
-        )
+        channels = channels_from_settings(settings, api, storage)
         scheduler = Scheduler(settings, jobs, storage, channels)
         stop = asyncio.Event()
         task = asyncio.create_task(scheduler.run(stop), name="reminder-scheduler")
