@@ -27,22 +27,26 @@ async def handle(turn: Turn) -> Reply:
     wants_fee = any(w in turn.text for w in _FEE_WORDS) or (
         s.days is not None and "days" in turn.asked
     )
-    wants_amount = wants_fee or s.months is not None or any(w in turn.text for w in _AMOUNT_WORDS)
+    # Asked about the amount itself (not merely "能补吗" with a number of months in it).
+    asks_amount = any(w in turn.text for w in _AMOUNT_WORDS) or "base" in turn.asked
     if wants_fee:
         return _late_fee_reply(turn, cause)
-    if wants_amount and s.months is None and "months" not in turn.asked:
-        return Reply(answer=(Part("back_payment/ask_months"),), ask="months")
+    if asks_amount and s.months is None and "months" not in turn.asked:
+        return Reply(
+            answer=(Part("back_payment/formula"), Part("back_payment/ask_months")), ask="months"
+        )
     answer: list[Part] = []
     figures: list[Figure] = []
     remember: dict[str, object] = {}
     estimate = False
+    ask: str | None = None
     if s.months is not None and s.months > 0:
         result = back_payment(s.months, city=turn.ctx.city(s.city), base=s.base)
         fields = {"place": s.city or "", "months": s.months, "rate": fmt_rate(result.rate)}
         if result.amount is None:
-            if "base" not in turn.asked:
-                return Reply(answer=(Part("back_payment/ask_base"),), ask="base")
             answer.append(Part("back_payment/amount_need_base", fields))
+            if asks_amount and "base" not in turn.asked:
+                ask = "base"
         else:
             answer.append(Part("back_payment/amount", {**fields, "amount": result.amount.display}))
             figures.append(
@@ -50,9 +54,12 @@ async def handle(turn: Turn) -> Reply:
             )
             remember["arrears"] = result.amount.rounded[0]
         estimate = any(p.kind == "national" for p in result.provenance)
-    answer.append(_situation(turn, cause))
+    # "能补吗" is answered by whether and how; "多少钱" by the amount.
+    answer.insert(len(answer) if asks_amount else 0, _situation(turn, cause))
     if "年限" in turn.text or s.years is not None:
         answer.append(Part("back_payment/years_short"))
+    if ask == "base":
+        answer.append(Part("back_payment/ask_base"))
     return Reply(
         answer=tuple(answer),
         figures=tuple(figures),
@@ -68,6 +75,7 @@ async def handle(turn: Turn) -> Reply:
         check=(Part("back_payment/check"),),
         remember=remember,
         estimate=estimate,
+        ask=ask,
     )
 
 
@@ -84,17 +92,30 @@ def _late_fee_reply(turn: Turn, cause: LapseCause) -> Reply:
     if cause is LapseCause.EMPLOYER:
         return Reply(answer=(Part("back_payment/late_fee_employer"),))
     arrears = s.arrears
+    shown: tuple[Part, ...] = ()  # the arrears we computed, said before the late fee
+    figures: tuple[Figure, ...] = ()
     if arrears is None and s.months is not None:
         bp = back_payment(s.months, city=turn.ctx.city(s.city), base=s.base)
-        arrears = bp.amount.rounded[0] if bp.amount else None
+        if bp.amount is not None:
+            arrears = bp.amount.rounded[0]
+            fields = {"place": s.city or "", "months": s.months, "amount": bp.amount.display}
+            shown = (Part("back_payment/amount", fields),)
+            figures = (figure("back_payment_amount", "补缴金额", bp.amount.display, bp),)
     if arrears is None:
+        rule = (explain("late_fee_personal"), explain("no_late_fee_employer"))
         if "months" not in turn.asked:
-            return Reply(answer=(Part("back_payment/ask_months"),), ask="months")
-        return Reply(answer=(explain("late_fee_personal"),), estimate=True)
+            return Reply(
+                answer=(*rule, Part("back_payment/ask_months_fee")), ask="months", estimate=True
+            )
+        return Reply(answer=rule, estimate=True)
     if s.days is None:
         if "days" not in turn.asked:
             return Reply(
-                answer=(Part("back_payment/ask_days"),), ask="days", remember={"arrears": arrears}
+                answer=(*shown, Part("back_payment/ask_days")),
+                figures=figures,
+                ask="days",
+                remember={"arrears": arrears},
+                estimate=bool(figures),
             )
         per_day = late_fee(arrears, 1, cause)
         return Reply(

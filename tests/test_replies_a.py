@@ -87,7 +87,9 @@ async def test_lapse_resumption_date_for_nanjing_resident(bot: Pipeline) -> None
     assert "60天" in answer.text
 
 
-@pytest.mark.parametrize(("months", "phrase"), [(2, "3个月以内"), (5, "3到6个月"), (9, "超过半年")])
+@pytest.mark.parametrize(
+    ("months", "phrase"), [(2, "3个月以内"), (5, "3到6个月"), (9, "超过半年")]
+)
 async def test_lapse_buckets(bot: Pipeline, months: int, phrase: str) -> None:
     answer = await ask(bot, f"医保断了{months}个月有什么影响", user=f"m{months}")
     assert answer.intent == "lapse_effects"
@@ -170,7 +172,26 @@ async def test_unsubscribe_forgets_reminders(bot: Pipeline) -> None:
         ("明天会下雨吗", "out_of_scope", "菜单"),
     ],
 )
-async def test_social_and_out_of_scope_replies(bot: Pipeline, text: str, intent: str, needle: str) -> None:
+async def test_social_and_out_of_scope_replies(
+    bot: Pipeline, text: str, intent: str, needle: str
+) -> None:
     answer = await ask(bot, text)
     assert answer.intent == intent
     assert needle in answer.text
+
+
+async def test_can_i_pay_back_is_answered_without_a_question_back(bot: Pipeline) -> None:
+    answer = await ask(bot, "青岛灵活就业医保漏交一个月能补吗")
+    assert answer.text.startswith("能补")
+    assert "基数是多少" not in answer.text and "缴费基数（或月工资）是多少" not in answer.text
+
+
+async def test_late_fee_rule_comes_before_the_question(bot: Pipeline) -> None:
+    answer = await ask(bot, "补缴医保要交滞纳金吗")
+    lines = answer.text.splitlines()
+    assert "万分之五" in lines[0] and "单位" in lines[1]
+    assert "几个月" in answer.text
+    follow = await ask(bot, "深圳 4个月")
+    assert "3200.00–3840.00元" in follow.text and "多少天" in follow.text
+    fee = await ask(bot, "30天")
+    assert late_fee(Decimal("3200.00"), 30, LapseCause.UNKNOWN).display in fee.text
