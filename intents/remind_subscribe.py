@@ -4,10 +4,16 @@ from datetime import date, timedelta
 
 from bot.dialog.figures import figure, fmt_date
 from bot.dialog.types import Figure, Part, Reply, Turn
-from bot.policy import add_working_days, next_deadline, next_monthly_due
+from bot.policy import (
+    add_working_days,
+    next_deadline,
+    next_monthly_due,
+    resident_collection_period,
+)
 from bot.reminders import add_subscription, list_subscriptions
 from bot.reminders.records import MONTHLY_KIND
 from intents.base import Intent
+from region_data.city_policy import CityPolicy, ProvincePolicy
 
 # Default lead times: a week ahead to plan, the day before as a last call.
 LEAD_DAYS = (7, 1)
@@ -44,6 +50,8 @@ async def handle(turn: Turn) -> Reply:
             title = render_title("monthly_title", {"day": day or "月底"})
             if day is None:
                 title = title.replace("每月月底日前", "每月月底前")
+        elif "开始" in turn.text or "开放" in turn.text:
+            return await _collection_start(turn, policy, province, city)
         else:
             deadline = next_deadline(turn.today, city=policy, province=province)
             title = deadline.basis.split("：")[0]
@@ -86,6 +94,44 @@ async def handle(turn: Turn) -> Reply:
         ),
         figures=figures,
         estimate=any(f.kind == "national" for f in figures),
+    )
+
+
+async def _collection_start(
+    turn: Turn, policy: CityPolicy | None, province: ProvincePolicy | None, city: str
+) -> Reply:
+    """Remind when the next residents' collection period opens (on the day it usually opens;
+    with a national estimate, at both ends of the usual opening range)."""
+    assert turn.storage is not None
+    cover_year = turn.today.year + 1
+    period = resident_collection_period(cover_year, city=policy, province=province)
+    if period.opens_by < turn.today:  # this autumn's period is open already: the next one
+        cover_year += 1
+        period = resident_collection_period(cover_year, city=policy, province=province)
+    remind_on = sorted({d for d in (period.opens_on, period.opens_by) if d >= turn.today})
+    title = render_title("start_title", {"year": cover_year})
+    await add_subscription(
+        turn.storage,
+        turn.user,
+        "collection_start",
+        title,
+        city,
+        period.opens_on,
+        remind_on,
+        turn.today,
+    )
+    when = fmt_date(period.opens_on)
+    if period.opens_by != period.opens_on:
+        when = f"{when}至{fmt_date(period.opens_by)}之间"
+    dates = "、".join(fmt_date(d) for d in remind_on)
+    fields = {"title": title, "place_text": f"（{city}）" if city else "", "when": when}
+    return Reply(
+        answer=(
+            Part("remind_subscribe/confirm_start", {**fields, "dates": dates}),
+            Part("remind_subscribe/delivery_note"),
+        ),
+        figures=(figure("collection_start", "开始缴费", when, period),),
+        estimate=any(p.kind == "national" for p in period.provenance),
     )
 
 

@@ -195,3 +195,15 @@ async def test_late_fee_rule_comes_before_the_question(bot: Pipeline) -> None:
     assert "3200.00–3840.00元" in follow.text and "多少天" in follow.text
     fee = await ask(bot, "30天")
     assert late_fee(Decimal("3200.00"), 30, LapseCause.UNKNOWN).display in fee.text
+
+
+async def test_reminder_for_the_start_of_the_collection_period(bot: Pipeline) -> None:
+    from bot.policy import resident_collection_period
+
+    answer = await ask(bot, "成都居民医保缴费开始时通知我")
+    period = resident_collection_period(2027, city=CITIES.city("成都市"))
+    assert period.opens_on < TODAY  # this autumn's period has opened: the next one counts
+    following = resident_collection_period(2028, city=CITIES.city("成都市"))
+    assert fmt_date(following.opens_on) in answer.text
+    assert "开始" in answer.text and "按全国通行规则估算" in answer.text
+    assert "开始缴费" in (await ask(bot, "我的提醒")).text
