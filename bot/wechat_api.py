@@ -18,6 +18,7 @@ from typing import Any
 
 import aiohttp
 
+from bot.http import LazySession
 from bot.logs import hash_user
 from bot.settings import Settings
 from bot.storage.base import Storage
@@ -65,8 +66,7 @@ class WeChatAPI:
         self._settings = settings
         self._storage = storage
         self._base = settings.wechat_api_base.rstrip("/") + "/"
-        self._session = session
-        self._owns_session = session is None
+        self._sessions = LazySession(session)
         self._lock = asyncio.Lock()
         # Per-process memo so the hot path does not read storage for every call.
         self._token = ""
@@ -75,16 +75,10 @@ class WeChatAPI:
         self._lock_key = f"lock:token:{settings.wechat_app_id}"
 
     async def close(self) -> None:
-        if self._session is not None and self._owns_session:
-            await self._session.close()
-        self._session = None
+        await self._sessions.close()
 
     def _http(self) -> aiohttp.ClientSession:
-        # Created on first use so it binds to the running loop, not the one at construction.
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
-            self._owns_session = True
-        return self._session
+        return self._sessions.get()
 
     # -- access token ---------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.channels.limits import SlidingLimit
+from bot.http import LazySession
 from bot.storage.base import Storage
 from bot.wechat import truncate_utf8
 
@@ -67,20 +68,13 @@ class WebhookSender:
         self._storage = storage
         self._window = window  # WeCom counts per minute; tests shorten it
         self._limit = SlidingLimit(storage, "wecom:wh:", per_minute, window)
-        self._session = session
-        self._owns_session = session is None
+        self._sessions = LazySession(session)
 
     async def close(self) -> None:
-        if self._session is not None and self._owns_session:
-            await self._session.close()
-        self._session = None
+        await self._sessions.close()
 
     def _http(self) -> aiohttp.ClientSession:
-        # Created on first use so it binds to the running loop.
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
-            self._owns_session = True
-        return self._session
+        return self._sessions.get()
 
     async def send_text(
         self,

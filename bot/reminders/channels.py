@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 
+from bot.http import LazySession
 from bot.logs import hash_user
 from bot.reminders.config import ReminderSettings
 from bot.storage.base import Storage
@@ -207,7 +208,7 @@ class WeComWebhookSender:
         self.storage = storage
         self.send_url = base.rstrip("/") + "/send"
         self.default_key = default_key
-        self._session: aiohttp.ClientSession | None = None
+        self._sessions = LazySession()
 
     async def _key(self, chat_id: str) -> str:
         stored = await self.storage.get(f"group:webhook:{chat_id}")
@@ -224,10 +225,10 @@ class WeComWebhookSender:
         body: dict[str, Any] = {"msgtype": "text", "text": {"content": text}}
         if mention:
             body["text"]["mentioned_list"] = list(mention)
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
         try:
-            async with self._session.post(self.send_url, params={"key": key}, json=body) as resp:
+            async with self._sessions.get().post(
+                self.send_url, params={"key": key}, json=body
+            ) as resp:
                 data = await resp.json(content_type=None)
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             # Never log the URL: its key lets anyone post into the group.
@@ -238,9 +239,7 @@ class WeComWebhookSender:
             raise DeliveryError(code if isinstance(code, int) else -1, str(errmsg))
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._sessions.close()
 
 
 class GroupChannel:
@@ -270,7 +269,7 @@ class HttpBridgeSender:
     def __init__(self, push_url: str, secret: str) -> None:
         self.push_url = push_url
         self.secret = secret
-        self._session: aiohttp.ClientSession | None = None
+        self._sessions = LazySession()
 
     async def send_bridge(self, room: str, text: str, mention: Sequence[str] = ()) -> None:
         from bot.channels.bridge import SIGNATURE_HEADER, sign
@@ -279,10 +278,10 @@ class HttpBridgeSender:
             {"room_id": room, "text": text, "mention": list(mention)}, ensure_ascii=False
         ).encode("utf-8")
         headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(self.secret, body)}
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
         try:
-            async with self._session.post(self.push_url, data=body, headers=headers) as resp:
+            async with self._sessions.get().post(
+                self.push_url, data=body, headers=headers
+            ) as resp:
                 ok = 200 <= resp.status < 300
                 data = await resp.json(content_type=None) if ok else None
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
@@ -291,9 +290,7 @@ class HttpBridgeSender:
             raise DeliveryError(-1, "the bridge refused the push")
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._sessions.close()
 
 
 class NoBridge:
