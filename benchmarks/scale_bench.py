@@ -65,17 +65,23 @@ def free_port() -> int:
 def lua_script(
     fresh: float, users: int, seed: int = 7, check: bool = True, no_reminders: bool = False
 ) -> str:
-    """wrk request generator: pre-drawn texts, random users, unique MsgIds (built as strings:
-    Lua prints large numbers as 1.2e+14); with ``check``,
-    counts replies that carry an answer (XML) and those that do not (``success``, errors)."""
+    """wrk request generator: held-out questions in a shuffled order, ``fresh`` of them
+    prefixed with a city drawn per request (as benchmarks/loadgen.py does: a fixed table of
+    prefixed texts would repeat every few thousand requests and let the understanding cache
+    answer them), random users, unique MsgIds (built as strings: Lua prints large numbers as
+    1.2e+14); with ``check``, counts replies that carry an answer (XML) and those that do not
+    (``success``, errors)."""
     rng = random.Random(seed)
     qs, cs = questions(REMINDER_INTENTS if no_reminders else frozenset()), cities()
-    texts = [rng.choice(cs) + q if rng.random() < fresh else q for q in qs * 12]
+    texts = qs * 12
     rng.shuffle(texts)
     table = ",".join(json.dumps(t, ensure_ascii=False) for t in texts)
+    places = ",".join(json.dumps(c, ensure_ascii=False) for c in cs)
     script = textwrap.dedent(
         """
         local texts = {%s}
+        local places = {%s}
+        local fresh = %f
         local counter = 0
         local threads = {}
         answered, unanswered = 0, 0
@@ -88,6 +94,7 @@ def lua_script(
         request = function()
           counter = counter + 1
           local text = texts[(counter %% #texts) + 1]
+          if math.random() < fresh then text = places[math.random(1, #places)] .. text end
           local user = math.random(0, %d)
           local body = "<xml><ToUserName><![CDATA[gh_bench]]></ToUserName>" ..
             "<FromUserName><![CDATA[oBench" .. user .. "]]></FromUserName>" ..
@@ -102,7 +109,7 @@ def lua_script(
           io.write(string.format("ANSWERED %%d UNANSWERED %%d\\n", a, u))
         end
         """
-    ) % (table, users - 1)
+    ) % (table, places, fresh, users - 1)
     if check:
         script += textwrap.dedent(
             """

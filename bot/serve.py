@@ -111,10 +111,12 @@ def supervise(settings: Settings, stdout: TextIO) -> int:
     fork, so workers start at once and share those pages copy-on-write. SIGTERM/SIGINT go to
     every worker, which shut down gracefully; the supervisor exits when they have.
     """
+    from bot.app import settle_heap
     from bot.pipeline import Pipeline
     from bot.storage import MemoryStorage
 
     Pipeline(settings, MemoryStorage()).warmup()  # no storage is opened before the fork
+    settle_heap()
     stopping = False
     children: dict[int, tuple[int, float]] = {}  # pid -> (worker index, started)
     failures = [0] * settings.workers
@@ -126,7 +128,9 @@ def supervise(settings: Settings, stdout: TextIO) -> int:
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             code = 1
             try:
-                code = _serve_one(settings, stdout if index == 0 else io.StringIO(), reuse_port=True)
+                code = _serve_one(
+                    settings, stdout if index == 0 else io.StringIO(), reuse_port=True
+                )
             finally:
                 os._exit(code)  # never return into the supervisor's stack
         children[pid] = (index, time.monotonic())

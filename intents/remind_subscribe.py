@@ -11,6 +11,7 @@ from bot.policy import (
     resident_collection_period,
 )
 from bot.reminders import add_subscription, list_subscriptions
+from bot.reminders.channels import TargetKind, parse_target
 from bot.reminders.records import MONTHLY_KIND
 from intents.base import Intent
 from region_data.city_policy import CityPolicy, ProvincePolicy
@@ -90,7 +91,7 @@ async def handle(turn: Turn) -> Reply:
                 "remind_subscribe/confirm",
                 {"title": title, "place_text": place_text, "due": fmt_date(due), "dates": dates},
             ),
-            Part("remind_subscribe/delivery_note"),
+            delivery_note(turn.user),
         ),
         figures=figures,
         estimate=any(f.kind == "national" for f in figures),
@@ -128,11 +129,22 @@ async def _collection_start(
     return Reply(
         answer=(
             Part("remind_subscribe/confirm_start", {**fields, "dates": dates}),
-            Part("remind_subscribe/delivery_note"),
+            delivery_note(turn.user),
         ),
         figures=(figure("collection_start", "开始缴费", when, period),),
         estimate=any(p.kind == "national" for p in period.provenance),
     )
+
+
+def delivery_note(user: str) -> Part:
+    """Where the reminder will arrive: this official account, this bridged chat, or nowhere
+    (the chat page and WeCom 1:1 chats cannot be pushed to; say so rather than promise)."""
+    kind = parse_target(user).kind
+    if kind is TargetKind.OFFICIAL:
+        return Part("remind_subscribe/delivery_note")
+    if kind is TargetKind.NONE:
+        return Part("remind_subscribe/delivery_note_none")
+    return Part("remind_subscribe/delivery_note_chat")
 
 
 def render_title(block: str, fields: dict[str, object]) -> str:

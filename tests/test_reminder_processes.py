@@ -54,7 +54,7 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
         return
     base = str(request.config.getoption("--postgres-url"))
     kv, table = f"kv_test_{uuid.uuid4().hex[:12]}", pg_table()
-    storage_url, jobs_url = f"{base}?table={kv}", f"{base}?table={table}"
+    storage_url, jobs_url = f"{base}?table={kv}", f"{base}?jobs_table={table}"
     db = Database(storage_url, jobs_url, open_storage(storage_url), open_job_store(jobs_url))
     if not await db.storage.ping():
         await db.storage.close()

@@ -71,7 +71,7 @@ async def open_jobs(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIter
         url = (
             f"sqlite:///{tmp_path}/jobs.sqlite3"
             if backend == "sqlite"
-            else f"{base}?table={table}"
+            else f"{base}?jobs_table={table}"
         )
         store = open_job_store(url)
         opened.append(store)
@@ -675,3 +675,32 @@ async def test_without_a_bridge_push_url_a_bridged_reminder_has_no_route() -> No
     with pytest.raises(DeliveryError) as caught:
         await NoBridge().send_bridge("room", "text")
     assert caught.value.code == NO_ROUTE
+
+
+def test_postgres_jobs_table_is_not_the_storage_table() -> None:
+    """DATABASE_URL's ?table= names the key/value table; the jobs keep theirs apart."""
+    from bot.reminders.pg_jobs import DEFAULT_TABLE, PostgresJobStore
+
+    shared = PostgresJobStore.from_url("postgresql://u@h/db?table=kv_a&sslmode=disable")
+    assert shared.table == DEFAULT_TABLE != "kv_a"
+    assert "table" not in shared.dsn and "sslmode=disable" in shared.dsn
+    own = PostgresJobStore.from_url("postgresql://u@h/db?table=kv_a&jobs_table=jobs_b")
+    assert own.table == "jobs_b" and "jobs_table" not in own.dsn
+
+
+@pytest.mark.parametrize(
+    ("user", "said", "not_said"),
+    [
+        ("oOfficial1", "本公众号推送", "收不到"),
+        ("bridge:alice", "这个对话里", "公众号推送"),
+        ("web:page-7", "收不到主动推送", "本公众号推送"),
+        ("wecom_robot:bob", "收不到主动推送", "本公众号推送"),
+    ],
+)
+async def test_the_confirmation_says_where_the_reminder_will_arrive(
+    user: str, said: str, not_said: str
+) -> None:
+    bot = Pipeline(Settings(), MemoryStorage())
+    answer = await bot.respond(user, "居民医保缴费截止前提醒我", today=date(2026, 11, 25))
+    assert "2026年12月24日" in answer.text
+    assert said in answer.text and not_said not in answer.text

@@ -64,3 +64,19 @@ def test_open_app_storage_by_settings(tmp_path: object) -> None:
 def test_serve_rejects_zero_workers(capsys: pytest.CaptureFixture[str]) -> None:
     assert serve_main(["serve", "--workers", "0"]) == 2
     assert "--workers" in capsys.readouterr().err
+
+
+def test_settle_heap_freezes_what_start_up_loaded_once_per_process() -> None:
+    import gc
+
+    from bot import app
+
+    gc.unfreeze()
+    app._heap_settled_in = 0
+    kept = [{"loaded": i} for i in range(1000)]  # long-lived start-up objects
+    app.settle_heap()
+    frozen = gc.get_freeze_count()
+    assert frozen >= len(kept)
+    more = [{"later": i} for i in range(1000)]
+    app.settle_heap()  # the second app of the process: nothing new is frozen
+    assert gc.get_freeze_count() == frozen < frozen + len(more)

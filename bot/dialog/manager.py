@@ -12,7 +12,6 @@ Then the intent's handler computes the reply, and the reply is rendered to fit o
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
 import re
 from datetime import date
@@ -26,6 +25,7 @@ from bot.dialog.compact import (
     render_compact,
 )
 from bot.dialog.context import Context
+from bot.dialog.memo import RepeatMemo
 from bot.dialog.render import render_part, render_reply
 from bot.dialog.state import ConversationState, clear_state, load_state, save_state
 from bot.dialog.types import Answer, Part, Reply, Slots, Turn
@@ -58,8 +58,9 @@ NUMBER_SLOTS = ("months", "days", "years", "base", "arrears", "cause", "date", "
 _ELLIPTIC = re.compile(r"^(那|那么|那要|还有|另外|然后|如果|要是)|呢[?]?$")
 # Understanding a text and reading its entities are pure, and a deadline burst repeats the same
 # questions word for word: caching them saves ~100 µs per repeated message. Results are frozen
-# and never mutated downstream, so sharing one between users is safe. Bounded: ~4 KiB each.
-UNDERSTANDING_CACHE = 8192
+# and never mutated downstream, so sharing one between users is safe. Only texts seen twice
+# are kept (see bot.dialog.memo: one-offs would fill the cache and slow every full GC).
+UNDERSTANDING_CACHE = 2048
 # dataclasses.fields() rebuilds its tuple on every call; slots are merged and (de)serialised
 # several times per message.
 _SLOT_FIELDS = dataclasses.fields(Slots)
@@ -73,12 +74,10 @@ class Dialog:
         self.ctx = ctx
         self.storage = storage
         self.ttl = ttl
-        self._understand = functools.lru_cache(maxsize=UNDERSTANDING_CACHE)(nlu.understand)
-        self._extract = functools.lru_cache(maxsize=UNDERSTANDING_CACHE)(extract)
+        self._understand = RepeatMemo(nlu.understand, UNDERSTANDING_CACHE)
+        self._extract = RepeatMemo(extract, UNDERSTANDING_CACHE)
 
-    async def respond(
-        self, user: str, text: str, today: date, *, compact: bool = False
-    ) -> Answer:
+    async def respond(self, user: str, text: str, today: date, *, compact: bool = False) -> Answer:
         """``compact``: a group-chat answer (short, nothing private; see ``bot.dialog.compact``)."""
         state = await load_state(self.storage, user)
         before = state.to_json()

@@ -54,6 +54,13 @@ def _clean(ch: str) -> str:
     return " " if cat in ("So", "Sk") else ch
 
 
+# Characters _clean keeps as they are, and no compatibility form NFKC would fold: common CJK,
+# CJK punctuation and printable ASCII. Most messages are made only of these, and for them the
+# per-character pass (a function call per character, ~10 µs a message) can be skipped.
+_PLAIN = re.compile(
+    r"[\u4e00-\u9fff\u3001\u3002\u3008-\u3011\u3014-\u301b，？！\x20-\x5d\x5f\x61-\x7e]*"
+)
+
 _FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
 _FULLWIDTH[0x3000] = 0x20  # ideographic space
 
@@ -66,8 +73,9 @@ def normalize(text: str) -> str:
     text = text[: MAX_CHARS * 2]
     # Full-width ASCII (ＡＢＣ１２３，？) to half-width; NFKC would also fold other compatibility forms
     # (circled numbers, ㎡) that we want, so apply it after the explicit table.
-    text = unicodedata.normalize("NFKC", text.translate(_FULLWIDTH))
-    text = "".join(map(_clean, text))
+    if not _PLAIN.fullmatch(text):
+        text = unicodedata.normalize("NFKC", text.translate(_FULLWIDTH))
+        text = "".join(map(_clean, text))
     text = _MENTION.sub(" ", text)
     converter, gate = _t2s()
     if not gate.isdisjoint(text):

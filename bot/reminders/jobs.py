@@ -272,7 +272,7 @@ class MemoryJobStore(JobStore):
 
 
 def open_job_store(url: str) -> JobStore:
-    """``memory://``, ``sqlite:///path`` (the storage's URL forms) or ``postgresql://…[?table=]``.
+    """``memory://``, ``sqlite:///path`` (the storage's URL forms) or ``postgresql://…[?jobs_table=]``.
 
     Connections open lazily, on first use, as with the key/value storage.
     """

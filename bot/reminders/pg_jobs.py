@@ -92,11 +92,13 @@ class PostgresJobStore(JobStore):
 
     @classmethod
     def from_url(cls, url: str) -> PostgresJobStore:
-        """``postgresql://user@host/db[?table=reminder_jobs]``; ``table`` is ours, not asyncpg's."""
+        """``postgresql://user@host/db[?jobs_table=reminder_jobs]``; ``jobs_table`` is ours, not
+        asyncpg's. The key/value storage's ``?table=`` is dropped: the reminders usually share
+        ``DATABASE_URL`` with it, and taking that name too would put both in one table."""
         parts = urlsplit(url)
         query = parse_qsl(parts.query, keep_blank_values=True)
-        table = next((v for k, v in query if k == "table"), DEFAULT_TABLE)
-        rest = [(k, v) for k, v in query if k != "table"]
+        table = next((v for k, v in query if k == "jobs_table"), DEFAULT_TABLE)
+        rest = [(k, v) for k, v in query if k not in ("table", "jobs_table")]
         return cls(urlunsplit(parts._replace(query=urlencode(rest))), table=table)
 
     async def _get_pool(self) -> asyncpg.Pool:
