@@ -1,8 +1,8 @@
-"""The understanding cache keeps only texts that come back (bot.dialog.memo)."""
+"""The understanding cache keeps only texts that come back (bot.memo)."""
 
 from __future__ import annotations
 
-from bot.dialog.memo import RepeatMemo
+from bot.memo import RepeatMemo
 
 
 def test_results_are_cached_only_from_the_second_sighting() -> None:

@@ -25,7 +25,7 @@ from bot.dialog.compact import (
     render_compact,
 )
 from bot.dialog.context import Context
-from bot.dialog.memo import RepeatMemo
+from bot.memo import RepeatMemo
 from bot.dialog.render import render_part, render_reply
 from bot.dialog.state import ConversationState, clear_state, load_state, save_state
 from bot.dialog.types import Answer, Part, Reply, Slots, Turn
@@ -59,7 +59,7 @@ _ELLIPTIC = re.compile(r"^(那|那么|那要|还有|另外|然后|如果|要是)
 # Understanding a text and reading its entities are pure, and a deadline burst repeats the same
 # questions word for word: caching them saves ~100 µs per repeated message. Results are frozen
 # and never mutated downstream, so sharing one between users is safe. Only texts seen twice
-# are kept (see bot.dialog.memo: one-offs would fill the cache and slow every full GC).
+# are kept (see bot.memo: one-offs would fill the cache and slow every full GC).
 UNDERSTANDING_CACHE = 2048
 # dataclasses.fields() rebuilds its tuple on every call; slots are merged and (de)serialised
 # several times per message.

@@ -7,10 +7,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from bot.memo import RepeatMemo
 from bot.nlu import tokenize
 from bot.nlu.classifier import PLACE_MARK, Classification, IntentClassifier
 from bot.nlu.normalize import normalize
 from intents import ALL, corpus
+
+CLASSIFY_CACHE = 2048
 
 if TYPE_CHECKING:
     from bot.nlu.places import PlaceResolver, Places
@@ -43,6 +46,9 @@ class NLU:
             ALL, mask=self._mask_places, corpus=corpus(), alone=tokenize.stands_alone
         )
         tokenize.init([*self.classifier.vocabulary(), *resolver.vocabulary()])
+        # Classifying depends only on the masked text, which many messages share: "福州…" and
+        # "厦门…" asking the same thing differ only in the place (see bot.memo).
+        self._classify = RepeatMemo(self.classifier.classify, CLASSIFY_CACHE)
 
     @classmethod
     @lru_cache(maxsize=1)
@@ -65,7 +71,10 @@ class NLU:
         masked = text
         for m in reversed(places.mentions):
             masked = masked[: m.start] + PLACE_MARK + masked[m.end :]
-        result = self.classifier.classify(_strip_noise(masked), leave_out)
+        stripped = _strip_noise(masked)
+        result = (
+            self.classifier.classify(stripped, leave_out) if leave_out else self._classify(stripped)
+        )
         return Understanding(
             text=text,
             intent=result.intent,

@@ -117,8 +117,10 @@ class PostgresJobStore(JobStore):
             raise RuntimeError(
                 "postgresql:// reminders need asyncpg: pip install 'yibao-assistant[postgres]'"
             ) from exc
+        # command_timeout: a connection that hangs without being reset (a lost packet, not a
+        # refused one) would otherwise hang the scheduler's loop for good.
         pool: asyncpg.Pool = await asyncpg.create_pool(
-            self.dsn, min_size=1, max_size=self.max_size, timeout=10
+            self.dsn, min_size=1, max_size=self.max_size, timeout=10, command_timeout=30
         )
         try:
             async with pool.acquire() as conn, conn.transaction():

@@ -5,8 +5,8 @@ its result recorded right after, under the (subscription, day) key, and only by 
 holder; a worker that dies loses its lease and the job is sent by another. So nothing is lost,
 and a reminder is sent twice only when a worker dies *after* WeChat accepted the message and
 *before* the result was written (a window of one database write), or stalls beyond its lease
-in that same spot. WeChat's send APIs take no idempotency key, so that window cannot be closed
-from our side.
+in that same spot (a database outage there is waited out, but only while the lease holds).
+WeChat's send APIs take no idempotency key, so that window cannot be closed from our side.
 
 Error codes (``shared/spec/wechat.md`` §2) take these paths:
 
@@ -346,8 +346,41 @@ class Scheduler:
         self, job: Job, state: JobState, channel: str = "", error: str = ""
     ) -> None:
         self.stats[state.value] += 1
-        if not await self.jobs.complete(job.key, self.owner, state, self.clock(), channel, error):
+        if state is JobState.SENT:
+            recorded = await self._record_sent(job, channel)
+        else:
+            recorded = await self.jobs.complete(
+                job.key, self.owner, state, self.clock(), channel, error
+            )
+        if not recorded:
             self._lost(job)
+
+    async def _record_sent(self, job: Job, channel: str) -> bool:
+        """``complete(SENT)``, retried through a database outage while the lease holds.
+
+        Why: the user already has the message. Raising here used to leave the row leased, and
+        once the lease ran out it was claimed and sent again, so any database blip between
+        send and record duplicated the whole batch in flight (tests/test_resilience.py). While
+        our lease holds nobody else may take the job, so waiting is safe; past it we give up
+        (the row is re-claimed: at least once, as the module docstring says).
+        """
+        delay = 0.05
+        while True:
+            try:
+                return await self.jobs.complete(
+                    job.key, self.owner, JobState.SENT, self.clock(), channel
+                )
+            except Exception:
+                left = (job.lease_until or 0.0) - self.clock()
+                if left <= 0:
+                    raise
+                log.warning(
+                    "reminder sent but not recorded; retrying while the lease holds",
+                    extra={"key": job.key, "lease_left": round(left, 1)},
+                    exc_info=delay == 0.05,  # the traceback once, not every retry
+                )
+                await asyncio.sleep(min(delay, left))
+                delay = min(delay * 2, 1.0)
 
     def _lost(self, job: Job) -> None:
         # Our lease expired and another worker took the job: it may send it a second time.
