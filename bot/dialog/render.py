@@ -9,7 +9,7 @@ block catch it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from string import Template
 
@@ -40,11 +40,23 @@ def templates() -> dict[str, Template]:
 
 
 def render_part(part: Part) -> str:
+    if not part.fields:
+        return _render_static(part.key)
     try:
         template = templates()[part.key]
     except KeyError as exc:
         raise KeyError(f"no template block {part.key!r}") from exc
     return template.substitute({k: _text(v) for k, v in part.fields.items()})
+
+
+@cache  # bounded by the number of template blocks
+def _render_static(key: str) -> str:
+    """A block without fields always reads the same (most steps and materials sections)."""
+    try:
+        template = templates()[key]
+    except KeyError as exc:
+        raise KeyError(f"no template block {key!r}") from exc
+    return template.substitute({})
 
 
 def _text(value: object) -> str:
