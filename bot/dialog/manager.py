@@ -25,10 +25,10 @@ from bot.dialog.compact import (
     render_compact,
 )
 from bot.dialog.context import Context
-from bot.memo import RepeatMemo
 from bot.dialog.render import render_part, render_reply
 from bot.dialog.state import ConversationState, clear_state, load_state, save_state
 from bot.dialog.types import Answer, Part, Reply, Slots, Turn
+from bot.memo import RepeatMemo
 from bot.nlu.entities import Entities, extract, place_roles
 from bot.nlu.normalize import normalize
 from bot.nlu.understand import NLU, Understanding
@@ -64,6 +64,11 @@ UNDERSTANDING_CACHE = 2048
 # dataclasses.fields() rebuilds its tuple on every call; slots are merged and (de)serialised
 # several times per message.
 _SLOT_FIELDS = dataclasses.fields(Slots)
+_SLOT_NAMES = frozenset(f.name for f in _SLOT_FIELDS)
+_SLOT_KINDS = tuple(
+    (f.name, "place" if f.name in PLACE_SLOTS else "number" if f.name in NUMBER_SLOTS else "")
+    for f in _SLOT_FIELDS
+)
 
 
 class Dialog:
@@ -168,7 +173,8 @@ class Dialog:
     def _remember(
         self, state: ConversationState, turn: Turn, reply: Reply, followups: dict[str, str]
     ) -> None:
-        slots = dataclasses.replace(turn.slots, **_known(reply.remember))
+        known = _known(reply.remember) if reply.remember else {}
+        slots = dataclasses.replace(turn.slots, **known) if known else turn.slots
         state.slots = slots_to_json(slots)
         state.followups = followups
         state.choices = dict(reply.choices)
@@ -198,8 +204,7 @@ def _focus(text: str) -> str | None:
 
 
 def _known(values: Any) -> dict[str, Any]:
-    fields = {f.name for f in _SLOT_FIELDS}
-    return {k: v for k, v in dict(values).items() if k in fields}
+    return {k: v for k, v in dict(values).items() if k in _SLOT_NAMES}
 
 
 def _answers_pending(slot: str | None, u: Understanding, own: Slots) -> bool:
@@ -301,14 +306,14 @@ def merge(old: Slots, new: Slots, keep_numbers: bool) -> Slots:
     """New values win; places and scheme carry over; numbers only when ``keep_numbers``."""
     values: dict[str, Any] = {}
     has_place = bool(new.city or new.province)
-    for f in _SLOT_FIELDS:
-        mine, theirs = getattr(new, f.name), getattr(old, f.name)
-        if f.name in PLACE_SLOTS:
-            values[f.name] = mine if has_place else theirs
-        elif f.name in NUMBER_SLOTS:
-            values[f.name] = mine if mine is not None or not keep_numbers else theirs
+    for name, kind in _SLOT_KINDS:
+        mine, theirs = getattr(new, name), getattr(old, name)
+        if kind == "place":
+            values[name] = mine if has_place else theirs
+        elif kind == "number":
+            values[name] = mine if mine is not None or not keep_numbers else theirs
         else:
-            values[f.name] = mine if mine is not None else theirs
+            values[name] = mine if mine is not None else theirs
     return Slots(**values)
 
 
