@@ -17,9 +17,10 @@ RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin bot \
 WORKDIR /app
 
 # Dependencies in their own layer, rebuilt only when pyproject.toml changes (not on every code
-# edit). They are read from pyproject so there is one list to maintain.
+# edit). They are read from pyproject so there is one list to maintain; the PostgreSQL driver
+# is included so DATABASE_URL=postgresql://… works in the image (Redis needs no driver).
 COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
+RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; print('\n'.join(p['dependencies'] + p['optional-dependencies']['postgres']))" \
         > /tmp/requirements.txt \
     && pip install -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt

@@ -101,6 +101,27 @@ def test_dockerfile_runs_the_serve_command() -> None:
     assert text.index("COPY pyproject.toml") < text.index("COPY bot")  # deps layer first
 
 
+def test_dockerfile_installs_every_runtime_dependency_and_the_postgres_driver() -> None:
+    """The image reads its requirements from pyproject: run that snippet as the build does."""
+    import shlex
+
+    text = (Path(__file__).parent.parent / "Dockerfile").read_text(encoding="utf-8")
+    snippet = re.search(r'RUN python -c "(.+?)" \\\n', text)
+    assert snippet is not None
+    code = shlex.split(f'"{snippet.group(1)}"')[0]
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).parent.parent,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert any(r.startswith("asyncpg") for r in out)
+    for dependency in ("aiohttp", "jieba", "rapidfuzz", "aiosqlite", "chinese-calendar"):
+        assert any(r.startswith(dependency) for r in out), dependency
+    assert not any(r.startswith("redis") for r in out)  # our own client: no driver
+
+
 def test_healthcheck_command_passes(server: ServerProcess) -> None:
     check = [sys.executable if p == "python" else p for p in dockerfile_healthcheck()]
     result = subprocess.run(

@@ -7,7 +7,7 @@ URL                                         backend
 ``sqlite:///var/bot.sqlite3``               SQLite, path relative to the working dir
 ``sqlite:////abs/path.sqlite3``             SQLite, absolute path
 ``sqlite://:memory:``                       SQLite in RAM (one connection only)
-``redis://host:6379/0?prefix=yb:``          Redis (extra ``[redis]``)
+``redis://host:6379/0?prefix=yb:``          Redis (our own client, no extra)
 ``postgresql://user@host/db?table=kv``      PostgreSQL (extra ``[postgres]``)
 ==========================================  ==========================================
 
@@ -15,7 +15,7 @@ URL                                         backend
 schema) lazily on first use, so it can be called while building the app outside a running
 loop. Call ``await store.ping()`` at startup to fail fast on a bad URL or unreachable server.
 Backend modules are imported on demand so a fresh install without the optional drivers
-(extras ``[redis]`` / ``[postgres]``) still works with memory and SQLite.
+(extra ``[postgres]``) still works with memory and SQLite.
 """
 
 from __future__ import annotations
