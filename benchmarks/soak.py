@@ -31,11 +31,14 @@ def rss_mib(pid: int) -> float:
     return float("nan")
 
 
-def loadgen(port: int, seconds: float, rate: float, extra: list[str]) -> dict[str, float]:
+def loadgen(
+    port: int, seconds: float, rate: float, extra: list[str], seed: int = 7
+) -> dict[str, float]:
     out = subprocess.run(
         ["taskset", "-c", "1", sys.executable, str(ROOT / "benchmarks/loadgen.py"),
          "--url", f"http://127.0.0.1:{port}/wechat", "--token", TOKEN, "--seconds",
-         str(seconds), "--warmup", "0.5", "--rate", f"{rate:.0f}", "--json", *extra],
+         str(seconds), "--warmup", "0.5", "--rate", f"{rate:.0f}", "--seed", str(seed),
+         "--json", *extra],
         capture_output=True, text=True, check=False,
     ).stdout  # fmt: skip
     result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
@@ -76,7 +79,8 @@ def main() -> int:
             errors = requests = 0
             worst_p99 = 0.0
             for i in range(rounds):
-                r = loadgen(port, 30, rate, extra)
+                # A new seed per round: new users and texts, not a replay of the first round.
+                r = loadgen(port, 30, rate, extra, seed=100 + i)
                 rss = rss_mib(proc.pid)
                 first_rss = first_rss or rss
                 errors += int(r["errors"])
@@ -85,7 +89,7 @@ def main() -> int:
                 sys.stdout.write(
                     f"round {i + 1:>2}: {r['rps']:.0f} req/s  p50 {r['p50_ms']:.1f}  "
                     f"p99 {r['p99_ms']:.1f}  max {r['max_ms']:.1f} ms  errors {int(r['errors'])}"
-                    f"  RSS {rss:.1f} MiB\n"
+                    f"  RSS {rss:.1f} MiB ({(rss / first_rss - 1) * 100:+.1f}%)\n"
                 )
                 sys.stdout.flush()
             growth = (rss / first_rss - 1) * 100

@@ -744,7 +744,13 @@ def create_app(
     """Build the app. Storage passed in is the caller's to close; one opened here closes here."""
     owns_storage = storage is None
     store = (
-        open_app_storage(settings.storage_url, settings.redis_url, settings.workers)
+        open_app_storage(
+            settings.storage_url,
+            settings.redis_url,
+            settings.workers,
+            hot_keys_max=settings.hot_keys_max,
+            conversation_cache=settings.conversation_cache,
+        )
         if storage is None
         else storage
     )

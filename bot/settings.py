@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from bot.channels.config import GroupSettings
 from bot.reminders.config import ReminderSettings
+from bot.storage.tiered import CONVERSATION_CACHE, HOT_KEYS_MAX
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -68,6 +69,11 @@ class Settings:
     public: bool = False
     chat_token: str = ""
     conversation_ttl: float = 1800.0
+    # The default single SQLite worker's in-process state (bot/storage/tiered.py): keys per
+    # memory store (retry claims; replies, counters, locks) and conversations cached in
+    # front of the SQLite file.
+    hot_keys_max: int = HOT_KEYS_MAX
+    conversation_cache: int = CONVERSATION_CACHE
     # Webhook hardening and delivery (owned by the transport layer).
     body_limit: int = 64 * 1024
     dedup_ttl: float = 300.0
@@ -108,6 +114,8 @@ class Settings:
             public=_bool(e.get("BOT_PUBLIC")),
             chat_token=e.get("CHAT_TOKEN", ""),
             conversation_ttl=_float(e.get("CONVERSATION_TTL"), 1800.0),
+            hot_keys_max=_positive_int(e.get("HOT_KEYS_MAX"), HOT_KEYS_MAX),
+            conversation_cache=_positive_int(e.get("CONVERSATION_CACHE"), CONVERSATION_CACHE),
             body_limit=_positive_int(e.get("WECHAT_BODY_LIMIT"), 64 * 1024),
             # WeChat retries for ~15 s; the issue asks for at least five minutes of memory.
             dedup_ttl=max(_non_negative(e.get("DEDUP_TTL"), 300.0), 300.0),

@@ -10,14 +10,18 @@ import asyncio
 import subprocess
 import sys
 import textwrap
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import STORAGE_BACKENDS
 
 from bot.storage import MemoryStorage, Storage, open_storage
 from bot.storage._codec import prefix_upper_bound
+from bot.storage.cached import WriteBehindStorage
+from bot.storage.sqlite import SQLiteStorage
+from bot.storage.tiered import open_app_storage
 
 MakeStorage = Callable[[], Awaitable[Storage]]  # the `make_storage` fixture (tests/conftest.py)
 
@@ -42,6 +46,42 @@ SHARED = pytest.mark.parametrize(
     ["sqlite", "redis", "postgres", "fallback-redis", "fallback-postgres"],
     indirect=True,
 )
+
+
+# Stores built here on top of conftest's: "write-behind" is the conversation cache over SQLite,
+# caching every key in an LRU of 4 so most writes are evicted while still pending;
+# "app-sqlite" is what the default single worker opens (open_app_storage): retry claims and
+# other hot keys in bounded memory stores, conv: write-behind, the rest straight to SQLite.
+LOCAL_BACKENDS = ("write-behind", "app-sqlite")
+
+
+@pytest.fixture(params=(*STORAGE_BACKENDS, *LOCAL_BACKENDS))
+def storage_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def make_storage(
+    storage_backend: str, make_storage: MakeStorage, tmp_path: Path
+) -> AsyncIterator[MakeStorage]:
+    if storage_backend not in LOCAL_BACKENDS:
+        yield make_storage  # conftest's
+        return
+    url = f"sqlite:///{tmp_path}/local/store.sqlite3"
+    opened: list[Storage] = []
+
+    async def make() -> Storage:
+        store: Storage
+        if storage_backend == "write-behind":
+            store = WriteBehindStorage(SQLiteStorage.from_url(url), max_entries=4, batch_size=16)
+        else:
+            store = open_app_storage(url, hot_keys_max=1000, conversation_cache=4)
+        opened.append(store)
+        return store
+
+    yield make
+    for store in opened:
+        await store.close()
 
 
 class TestStorageContract:
@@ -397,7 +437,6 @@ def test_sqlite_atomic_across_processes(tmp_path: Path) -> None:
 
 
 def test_redis_prefix_from_url() -> None:
-    pytest.importorskip("redis")
     from bot.storage.redis import RedisStorage
 
     assert RedisStorage.from_url("redis://127.0.0.1:1/0").prefix == "yb:"
@@ -417,7 +456,6 @@ def test_postgres_table_from_url() -> None:
 
 
 async def test_unreachable_server_pings_false() -> None:
-    pytest.importorskip("redis")
     store = open_storage("redis://127.0.0.1:1/0")
     try:
         assert await store.ping() is False

@@ -8,8 +8,15 @@ key/value contract serves them all. Keys are namespaced by the caller (``conv:<u
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import Any
+
+from bot.storage._codec import decode
+
+# One write of a batch: (key, JSON text or None to delete, wall-clock deadline or None).
+BatchRow = tuple[str, str | None, float | None]
 
 
 class Storage(ABC):
@@ -67,6 +74,23 @@ class Storage(ABC):
         ``incr(k, ttl=60)`` counts in a fixed window (rate limits). Raises ``ValueError`` if
         the live value is not an integer.
         """
+
+    async def write_batch(self, rows: Sequence[BatchRow]) -> None:
+        """Apply already-encoded writes, later rows winning: for write-behind caches.
+
+        Each row is ``(key, text, expires_at)``: ``text`` is the value's JSON as ``encode``
+        makes it (None deletes the key) and ``expires_at`` an absolute ``time.time()`` deadline
+        (None: no expiry; one already past leaves the key absent). Deadlines are absolute so a
+        write applied late still expires when it was meant to. This default applies the rows
+        one by one with ``set``/``delete``; backends that can override it with one round trip
+        and one transaction (SQLite does).
+        """
+        for key, text, expires_at in rows:
+            ttl = None if expires_at is None else expires_at - time.time()
+            if text is None or (ttl is not None and ttl <= 0):
+                await self.delete(key)
+            else:
+                await self.set(key, decode(text), ttl)
 
     @abstractmethod
     async def ping(self) -> bool:

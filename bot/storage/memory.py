@@ -1,4 +1,4 @@
-"""In-process storage for tests and single-process development.
+"""In-process storage for tests, single-process development and the default worker's hot state.
 
 Nothing is shared between processes or between two ``MemoryStorage`` instances, so ``add``
 is only "atomic" within one event loop. Do not use it behind more than one worker.
@@ -7,6 +7,7 @@ is only "atomic" within one event loop. Do not use it behind more than one worke
 from __future__ import annotations
 
 import heapq
+import logging
 import time
 from typing import Any
 
@@ -15,26 +16,48 @@ from bot.storage.base import Storage
 
 __all__ = ["MemoryStorage"]
 
-# Expiry is a min-heap of (deadline, key) with lazy deletion: each write pops only what has
-# already expired, O(log n), instead of rescanning every key (a sweep over a million dedup
-# markers every thousand writes cost more than the writes). Overwritten keys leave stale heap
+log = logging.getLogger(__name__)
+
+# One entry per key: (deadline or None, key, JSON text). The very same tuple is the key's
+# entry in the expiry heap, so a key with a TTL costs one tuple, not one in the dict and
+# another in the heap (~50 bytes less per key); a heap entry is current only while the dict
+# still holds that exact tuple (``is``). Heap entries always have a deadline, so tuples in the
+# heap compare by deadline first, then by key.
+_Entry = tuple[float | None, str, str]
+
+# Expiry is a min-heap with lazy deletion: each write pops only what has already expired,
+# O(log n), instead of rescanning every key (a sweep over a million dedup markers every
+# thousand writes cost more than the writes). Overwritten or deleted keys leave stale heap
 # entries; the heap is rebuilt from live data when those outnumber live TTL keys.
 _HEAP_SLACK = 1024
 
 
 class MemoryStorage(Storage):
-    """Dict-backed store with lazy expiry.
+    """Dict-backed store with lazy expiry and an optional bound on the number of keys.
 
     Every method body runs without awaiting, so under asyncio each operation is atomic with
     respect to other tasks; no lock is needed. Values are kept as JSON text so they behave
     exactly like the persistent backends (a returned dict is a copy, tuples become lists).
     Expiry uses the monotonic clock, immune to wall-clock jumps.
+
+    ``max_keys`` (None: unbounded) caps the number of keys: a write that adds a key beyond it
+    first evicts the keys that would expire soonest anyway (the expiry heap's head, so O(log n)
+    each). The key being written is never the one evicted, and neither are keys without a TTL:
+    when only those are left the write still succeeds and the store holds more than
+    ``max_keys`` until some of them go. ``evictions`` counts the live keys evicted.
     """
 
-    def __init__(self) -> None:
-        self._data: dict[str, tuple[str, float | None]] = {}
-        self._expiries: list[tuple[float, str]] = []
+    def __init__(self, max_keys: int | None = None) -> None:
+        if max_keys is not None and (isinstance(max_keys, bool) or max_keys < 1):
+            raise ValueError(f"max_keys must be a positive int or None, got {max_keys!r}")
+        self.max_keys = max_keys
+        self.evictions = 0
+        self._data: dict[str, _Entry] = {}
+        self._expiries: list[_Entry] = []
         self._closed = False
+        # The last value text written, reused when the next one is equal: retry claims written
+        # in the same second ({"at": <second>, "w": <worker>}) then share one string.
+        self._last_raw = ""
 
     @classmethod
     def from_url(cls, url: str = "memory://") -> MemoryStorage:
@@ -48,29 +71,65 @@ class MemoryStorage(Storage):
         if self._closed:
             raise RuntimeError("storage is closed")
 
-    def _live(self, key: str, now: float) -> tuple[str, float | None] | None:
+    def _encode(self, value: Any) -> str:
+        raw = encode(value)
+        if raw == self._last_raw:
+            return self._last_raw
+        self._last_raw = raw
+        return raw
+
+    def _live(self, key: str, now: float) -> _Entry | None:
         entry = self._data.get(key)
         if entry is None:
             return None
-        expires = entry[1]
+        expires = entry[0]
         if expires is not None and expires <= now:
             del self._data[key]
             return None
         return entry
 
-    def _wrote(self, key: str, expires: float | None, now: float) -> None:
+    def _put(self, entry: _Entry, now: float) -> None:
+        data = self._data
+        key = entry[1]
+        grew = key not in data
+        data[key] = entry
         heap = self._expiries
-        if expires is not None:
-            heapq.heappush(heap, (expires, key))
-        while heap and heap[0][0] <= now:
-            deadline, dead = heapq.heappop(heap)
-            entry = self._data.get(dead)
-            # Only if the key still carries this deadline: it may have been set again since.
-            if entry is not None and entry[1] == deadline:
-                del self._data[dead]
-        if len(heap) > 2 * len(self._data) + _HEAP_SLACK:
-            self._expiries = [(exp, k) for k, (_, exp) in self._data.items() if exp is not None]
+        if entry[0] is not None:
+            heapq.heappush(heap, entry)
+        while heap:
+            deadline = heap[0][0]
+            if deadline is None or deadline > now:  # (never None: the heap has deadlines only)
+                break
+            dead = heapq.heappop(heap)
+            # Only if the key still holds this very entry: it may have been set again since.
+            if data.get(dead[1]) is dead:
+                del data[dead[1]]
+        if grew and self.max_keys is not None and len(data) > self.max_keys:
+            self._make_room(entry)
+        if len(heap) > 2 * len(data) + _HEAP_SLACK:
+            self._expiries = [e for e in data.values() if e[0] is not None]
             heapq.heapify(self._expiries)
+
+    def _make_room(self, keep: _Entry) -> None:
+        data, heap, limit = self._data, self._expiries, self.max_keys
+        assert limit is not None
+        held: _Entry | None = None
+        while len(data) > limit and heap:
+            victim = heapq.heappop(heap)
+            if data.get(victim[1]) is not victim:
+                continue  # stale: overwritten or deleted since
+            if victim is keep:
+                held = victim  # never evict what is being written; look further
+                continue
+            del data[victim[1]]
+            if not self.evictions:
+                log.warning(
+                    "memory store full; evicting the keys closest to expiry",
+                    extra={"max_keys": limit},
+                )
+            self.evictions += 1
+        if held is not None:
+            heapq.heappush(heap, held)
 
     @staticmethod
     def _expiry(ttl: float | None, now: float) -> float | None:
@@ -82,23 +141,21 @@ class MemoryStorage(Storage):
     async def get(self, key: str) -> Any | None:
         self._check_open()
         entry = self._live(key, time.monotonic())
-        return None if entry is None else decode(entry[0])
+        return None if entry is None else decode(entry[2])
 
     async def set(self, key: str, value: Any, ttl: float | None = None) -> None:
         self._check_open()
         now = time.monotonic()
         expires = self._expiry(ttl, now)
-        self._data[key] = (encode(value), expires)
-        self._wrote(key, expires, now)
+        self._put((expires, key, self._encode(value)), now)
 
     async def add(self, key: str, value: Any, ttl: float | None = None) -> bool:
         self._check_open()
         now = time.monotonic()
-        raw, expires = encode(value), self._expiry(ttl, now)
+        raw, expires = self._encode(value), self._expiry(ttl, now)
         if self._live(key, now) is not None:
             return False
-        self._data[key] = (raw, expires)
-        self._wrote(key, expires, now)
+        self._put((expires, key, raw), now)
         return True
 
     async def delete(self, key: str) -> None:
@@ -125,16 +182,15 @@ class MemoryStorage(Storage):
         expires = self._expiry(ttl, now)
         entry = self._live(key, now)
         if entry is None:
-            total = amount
-        else:
-            current = decode(entry[0])
-            if isinstance(current, bool) or not isinstance(current, int):
-                raise ValueError(f"value at {key!r} is not an integer counter")
-            total = current + amount
-            expires = entry[1]  # ttl applies on creation only; keep the running window
-        self._data[key] = (encode(total), expires)
-        # An existing deadline is already in the heap; pushing it again would only add slack.
-        self._wrote(key, expires if entry is None else None, now)
+            self._put((expires, key, encode(amount)), now)
+            return amount
+        current = decode(entry[2])
+        if isinstance(current, bool) or not isinstance(current, int):
+            raise ValueError(f"value at {key!r} is not an integer counter")
+        total: int = current + amount
+        # ttl applies on creation only: keep the running window. The new tuple must be the
+        # one the heap knows, so it is scheduled again (the old heap entry turns stale).
+        self._put((entry[0], key, encode(total)), now)
         return total
 
     def export(self, key: str) -> tuple[Any, float | None] | None:
@@ -143,10 +199,10 @@ class MemoryStorage(Storage):
         entry = self._live(key, now)
         if entry is None:
             return None
-        value = decode(entry[0])
+        value = decode(entry[2])
         if value is None:
             return None
-        return value, None if entry[1] is None else max(entry[1] - now, 0.001)
+        return value, None if entry[0] is None else max(entry[0] - now, 0.001)
 
     def __len__(self) -> int:
         return len(self._data)

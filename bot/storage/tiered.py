@@ -6,9 +6,11 @@
   customer-service quota counters, locks, the access token) goes to the *hot* store; the rest
   (reminder subscriptions, anything else) to the *durable* store named by ``DATABASE_URL``.
   The hot store is Redis when ``REDIS_URL`` is set (shared by every worker), else the durable
-  store itself when several workers share it, else (one worker, the default) process memory:
-  nothing else can read that state, and a SQLite round trip per access cost more than the
-  rest of the message (see README, "Performance").
+  store itself when several workers share it. The default single SQLite worker keeps it in
+  this process, where nothing else reads it and a SQLite round trip per access would cost
+  more than the rest of the message (see README, "Performance"), but bounded: retry claims
+  and the other short-lived keys in capped memory stores, conversations in a capped LRU
+  written behind to the SQLite file (:class:`~bot.storage.cached.WriteBehindStorage`).
 * **Fallback.** Redis and PostgreSQL are wrapped in :class:`FallbackStorage`: when the server
   stops answering, operations go to a local :class:`MemoryStorage` at once (logged once per
   outage, never a 5xx), a background probe notices the server coming back, writes made in the
@@ -19,20 +21,48 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from bot.storage.base import Storage
+from bot.storage.cached import WriteBehindStorage
 from bot.storage.memory import MemoryStorage
 
-__all__ = ["HOT_PREFIXES", "FallbackStorage", "RoutedStorage", "open_app_storage"]
+__all__ = [
+    "CONVERSATION_CACHE",
+    "HOT_KEYS_MAX",
+    "HOT_PREFIXES",
+    "FallbackStorage",
+    "RoutedStorage",
+    "open_app_storage",
+]
 
 log = logging.getLogger(__name__)
 
 # Key prefixes read or written for every message, or shared between workers for coordination.
 HOT_PREFIXES = ("dedup:", "reply:", "conv:", "csq:", "lock:", "wechat:", "worker:")
+
+# The default single SQLite worker's bounds (settings HOT_KEYS_MAX, CONVERSATION_CACHE).
+#
+# Retry claims (``dedup:<msg>``, 300 s TTL) are written once per message, so unbounded they
+# grow to rate × 300 s (300,000 at 1,000 req/s, ~100 MiB). At most HOT_KEYS_MAX are kept (~180
+# bytes each plus the dict's table, ~17 MiB in all), those closest to expiry (the oldest)
+# evicted first. At the worker's measured capacity of ~2,800 req/s (README, "Performance") a
+# claim then still lives ≥ 22 s, at 2,000 req/s 32 s, at half load 45 s: beyond WeChat's
+# retry window (three tries ~5 s apart, the last ~15 s after the message). Replies
+# (``reply:``, 30 s), quota counters, locks and the heartbeat get a memory store of their own
+# with the same cap, so short-lived replies are never evicted to make room for claims.
+HOT_KEYS_MAX = 64_000
+# Conversations (~0.7 KB each in memory) cached in front of SQLite: recently active users
+# answer without reading SQLite, the others with one primary-key lookup (~10 µs); every
+# changed conversation costs one row of a batched upsert (~25 µs of CPU in aiosqlite's thread).
+CONVERSATION_CACHE = 10_000
+# Keys under these go to the write-behind cache; retry claims and the other hot ones to memory.
+_CACHED_PREFIXES = ("conv:",)
+_OTHER_MEMORY_PREFIXES = tuple(p for p in HOT_PREFIXES if p not in (*_CACHED_PREFIXES, "dedup:"))
 
 T = TypeVar("T")
 
@@ -254,13 +284,49 @@ class FallbackStorage(Storage):
         await self.primary.close()
 
 
-def open_app_storage(database_url: str, redis_url: str = "", workers: int = 1) -> Storage:
+_M_MMAP_THRESHOLD = -3  # glibc mallopt parameter
+_mmap_threshold_pinned = False
+
+
+def _pin_mmap_threshold(limit: int = 128 * 1024) -> None:
+    """Make glibc serve blocks of ``limit`` bytes and more with their own mmap, always.
+
+    Such blocks are mostly dict tables: bounded stores and the LRU churn steadily, and their
+    big dicts reallocate their tables every few tens of thousands of writes. glibc raises its
+    mmap threshold to the size of each mmap'd block freed (up to 32 MiB), after which those
+    tables come from the brk heap instead, where the holes they leave are not given back:
+    resident memory then crept ~3 MiB per 30 s at half load with every store bounded, and
+    stayed flat with this. Setting the threshold once turns that adjustment off; 128 KiB is
+    glibc's own initial value. Process-wide, once; a no-op where mallopt is missing (musl).
+    """
+    global _mmap_threshold_pinned
+    if _mmap_threshold_pinned:
+        return
+    _mmap_threshold_pinned = True
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (AttributeError, OSError):
+        return
+    mallopt(_M_MMAP_THRESHOLD, limit)
+
+
+def open_app_storage(
+    database_url: str,
+    redis_url: str = "",
+    workers: int = 1,
+    *,
+    hot_keys_max: int = HOT_KEYS_MAX,
+    conversation_cache: int = CONVERSATION_CACHE,
+) -> Storage:
     """The server's store for these settings (see the module docstring); cheap, connects lazily.
 
     ``DATABASE_URL`` alone keeps everything in that store, except in the default single
-    SQLite worker, whose per-message state stays in memory (a SQLite file is one machine's;
-    with ``workers == 1`` no other process reads that state). PostgreSQL may be shared by
-    processes on other machines, so without Redis its state stays in PostgreSQL.
+    SQLite worker, whose per-message state stays in this process (a SQLite file is one
+    machine's; with ``workers == 1`` no other process reads that state): retry claims in a
+    memory store of at most ``hot_keys_max`` keys, replies, counters and locks in another,
+    conversations in an LRU of ``conversation_cache`` entries written behind to the file.
+    PostgreSQL may be shared by processes on other machines, so without Redis its state stays
+    in PostgreSQL.
     """
     from bot.storage import open_storage
 
@@ -271,7 +337,16 @@ def open_app_storage(database_url: str, redis_url: str = "", workers: int = 1) -
     if redis_url:
         hot: Storage = FallbackStorage(open_storage(redis_url), "redis")
     elif scheme == "sqlite" and workers == 1:
-        hot = MemoryStorage()
+        _pin_mmap_threshold()
+        claims = MemoryStorage(max_keys=hot_keys_max)
+        others = MemoryStorage(max_keys=hot_keys_max)
+        conversations = WriteBehindStorage(
+            durable, prefixes=_CACHED_PREFIXES, max_entries=conversation_cache
+        )
+        # dedup: → claims; reply:, csq:, lock:, … → others; conv: → the write-behind cache;
+        # everything else passes through that cache straight to the file.
+        rest = RoutedStorage(others, conversations, hot_prefixes=_OTHER_MEMORY_PREFIXES)
+        return RoutedStorage(claims, rest, hot_prefixes=("dedup:",))
     else:
         return durable
     return RoutedStorage(hot, durable)
