@@ -42,21 +42,20 @@ def templates() -> dict[str, Template]:
 def render_part(part: Part) -> str:
     if not part.fields:
         return _render_static(part.key)
-    try:
-        template = templates()[part.key]
-    except KeyError as exc:
-        raise KeyError(f"no template block {part.key!r}") from exc
-    return template.substitute({k: _text(v) for k, v in part.fields.items()})
+    return _template(part.key).substitute({k: _text(v) for k, v in part.fields.items()})
 
 
 @cache  # bounded by the number of template blocks
 def _render_static(key: str) -> str:
     """A block without fields always reads the same (most steps and materials sections)."""
+    return _template(key).substitute({})
+
+
+def _template(key: str) -> Template:
     try:
-        template = templates()[key]
+        return templates()[key]
     except KeyError as exc:
         raise KeyError(f"no template block {key!r}") from exc
-    return template.substitute({})
 
 
 def _text(value: object) -> str:
