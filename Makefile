@@ -26,6 +26,7 @@ test: $(STAMP) lint
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot intents region_data tests scripts benchmarks
+	$(BIN)/ruff format --check bot intents region_data tests scripts benchmarks
 	$(BIN)/mypy
 
 score: $(STAMP)

@@ -56,8 +56,11 @@ def cold_start(runs: int = 5) -> float:
     for _ in range(runs):
         t0 = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-m", "bot", "classify"], input="从福州转到北京的医保多久到账\n".encode(),
-            capture_output=True, check=True, cwd=ROOT,
+            [sys.executable, "-m", "bot", "classify"],
+            input="从福州转到北京的医保多久到账\n".encode(),
+            capture_output=True,
+            check=True,
+            cwd=ROOT,
         )
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
@@ -66,10 +69,16 @@ def cold_start(runs: int = 5) -> float:
 def memory_mb() -> float:
     feed = "\n".join(corpus()) + "\n"
     proc = subprocess.run(
-        [sys.executable, "-c",
-         "import resource,sys,io\nfrom bot.cli import main\nsys.stdout=io.StringIO()\nmain(['classify'])\n"
-         "sys.__stdout__.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))"],
-        input=feed.encode(), capture_output=True, check=True, cwd=ROOT,
+        [
+            sys.executable,
+            "-c",
+            "import resource,sys,io\nfrom bot.cli import main\nsys.stdout=io.StringIO()\nmain(['classify'])\n"
+            "sys.__stdout__.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))",
+        ],
+        input=feed.encode(),
+        capture_output=True,
+        check=True,
+        cwd=ROOT,
     )
     return int(proc.stdout.decode().strip()) / 1024
 

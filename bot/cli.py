@@ -34,8 +34,14 @@ def cmd_classify(_: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
         try:
             obj = _understanding_json(raw)
         except Exception:  # noqa: BLE001 - one bad line must not stop the other thousands
-            obj = {"text": raw, "intent": "out_of_scope", "confidence": 0.0, "cities": [],
-                   "provinces": [], "runner_up": None}
+            obj = {
+                "text": raw,
+                "intent": "out_of_scope",
+                "confidence": 0.0,
+                "cities": [],
+                "provinces": [],
+                "runner_up": None,
+            }
         out.append(json.dumps(obj, ensure_ascii=False))
         if len(out) >= 512:
             stdout.write("\n".join(out) + "\n")

@@ -25,9 +25,7 @@ def load_rows(path: str | Path) -> list[Row]:
         if not line.strip() or line.startswith("#") or line.count("|") < 2:
             continue
         intents, cities, text = line.split("|", 2)
-        rows.append(
-            Row(tuple(intents.split(",")), tuple(c for c in cities.split(",") if c), text)
-        )
+        rows.append(Row(tuple(intents.split(",")), tuple(c for c in cities.split(",") if c), text))
     return rows
 
 

@@ -91,6 +91,8 @@ async def handle(turn: Turn) -> Reply:
     )
 
 
+# Keyword tables read better as lines of words than as one word a line.
+# fmt: off
 INTENT = Intent(
     handler=handle,
     id="balance",
@@ -154,3 +156,4 @@ INTENT = Intent(
         "一年下来医保账户能存多少钱",
     ),
 )
+# fmt: on

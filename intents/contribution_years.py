@@ -176,6 +176,8 @@ async def handle(turn: Turn) -> Reply:
     )
 
 
+# Keyword tables read better as lines of words than as one word a line.
+# fmt: off
 INTENT = Intent(
     handler=handle,
     id="contribution_years",
@@ -231,3 +233,4 @@ INTENT = Intent(
         "女职工医保年限要求多少",
     ),
 )
+# fmt: on

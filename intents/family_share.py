@@ -55,6 +55,8 @@ async def handle(turn: Turn) -> Reply:
     )
 
 
+# Keyword tables read better as lines of words than as one word a line.
+# fmt: off
 INTENT = Intent(
     handler=handle,
     id="family_share",
@@ -109,3 +111,4 @@ INTENT = Intent(
         "在外地的父母能绑我的家庭共济吗",
     ),
 )
+# fmt: on

@@ -12,6 +12,8 @@ async def handle(turn: Turn) -> Reply:
     return Reply(answer=tuple(parts))
 
 
+# Keyword tables read better as lines of words than as one word a line.
+# fmt: off
 INTENT = Intent(
     handler=handle,
     id="human",
@@ -57,3 +59,4 @@ INTENT = Intent(
         "投诉医保经办人员",
     ),
 )
+# fmt: on

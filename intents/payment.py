@@ -250,6 +250,8 @@ async def handle(turn: Turn) -> Reply:
     )
 
 
+# Keyword tables read better as lines of words than as one word a line.
+# fmt: off
 INTENT = Intent(
     handler=handle,
     id="payment",
@@ -344,3 +346,4 @@ INTENT = Intent(
         "居民医保怎么在网上交费",
     ),
 )
+# fmt: on

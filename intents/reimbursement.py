@@ -212,6 +212,8 @@ async def handle(turn: Turn) -> Reply:
     )
 
 
+# Keyword tables read better as lines of words than as one word a line.
+# fmt: off
 INTENT = Intent(
     handler=handle,
     id="reimbursement",
@@ -281,3 +283,4 @@ INTENT = Intent(
         "体检费用医保能报销吗",
     ),
 )
+# fmt: on

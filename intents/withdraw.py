@@ -15,6 +15,8 @@ from intents.base import Intent
 
 # Checked in this order: the first case whose words occur wins. Death and emigration come first
 # because their messages often also say "转到银行卡" or "出国" alongside other words.
+# Keyword tables read better as lines of words than as one word a line.
+# fmt: off
 _CASE_WORDS: tuple[tuple[WithdrawalCase, tuple[str, ...]], ...] = (
     (
         WithdrawalCase.DEATH,
@@ -50,6 +52,7 @@ _CASE_WORDS: tuple[tuple[WithdrawalCase, tuple[str, ...]], ...] = (
         ("微信", "支付宝", "零钱", "套现", "变现", "换现金", "刷出来", "刷卡换"),
     ),
 )
+# fmt: on
 # Words that mean turning the account into cash by a back door: these get the legal warning.
 _CASHING_WORDS = ("套现", "变现", "换现金", "刷出来", "刷卡换", "代刷", "犯法", "违法")
 _WALLET_WORDS = ("微信", "支付宝", "零钱")
@@ -128,6 +131,8 @@ async def handle(turn: Turn) -> Reply:
     )
 
 
+# Keyword tables read better as lines of words than as one word a line.
+# fmt: off
 INTENT = Intent(
     handler=handle,
     id="withdraw",
@@ -200,3 +205,4 @@ INTENT = Intent(
         "医保卡里的钱取现犯法吗",
     ),
 )
+# fmt: on

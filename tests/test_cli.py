@@ -10,7 +10,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DEV = ROOT.parent / "shared" / "eval" / "dev.tsv"
 
 
-def run_bot(*args: str, stdin: str = "", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+def run_bot(
+    *args: str, stdin: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[bytes]:
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
@@ -77,17 +79,23 @@ def test_eval_reports_per_intent_scores_and_confusion(tmp_path: Path) -> None:
 
 def test_ask_json_shares_state_per_user(tmp_path: Path) -> None:
     env = {"BOT_DATA_DIR": str(tmp_path)}
-    first = run_bot("ask", "医保断缴了补缴要多少钱", "--user", "u1", "--today", "2026-11-25", "--json", env=env)
+    first = run_bot(
+        "ask", "医保断缴了补缴要多少钱", "--user", "u1", "--today", "2026-11-25", "--json", env=env
+    )
     assert first.returncode == 0, first.stderr.decode()[-2000:]
     asked = json.loads(first.stdout)
     assert asked["intent"] == "back_payment"
-    second = run_bot("ask", "深圳 4个月", "--user", "u1", "--today", "2026-11-25", "--json", env=env)
+    second = run_bot(
+        "ask", "深圳 4个月", "--user", "u1", "--today", "2026-11-25", "--json", env=env
+    )
     answer = json.loads(second.stdout)
     assert answer["intent"] == "back_payment"
     assert "3200.00–3840.00元" in answer["reply"]
     assert any(f["name"] == "back_payment_amount" for f in answer["figures"])
     # Another user does not see u1's conversation.
-    other = run_bot("ask", "深圳 4个月", "--user", "u2", "--today", "2026-11-25", "--json", env=env)
+    other = run_bot(
+        "ask", "深圳 4个月", "--user", "u2", "--today", "2026-11-25", "--json", env=env
+    )
     assert json.loads(other.stdout)["reply"] != answer["reply"]
 
 
@@ -97,6 +105,9 @@ def test_dev_set_scores_through_the_public_scorer() -> None:
     scorer = DEV.parent / "score.py"
     proc = subprocess.run(
         [sys.executable, str(scorer), str(DEV), "--min-intent", "0.95", "--min-city", "0.97"],
-        capture_output=True, cwd=ROOT, env={**os.environ, "BOT_PYTHON": sys.executable}, timeout=300,
+        capture_output=True,
+        cwd=ROOT,
+        env={**os.environ, "BOT_PYTHON": sys.executable},
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stdout.decode()[-3000:]

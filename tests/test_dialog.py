@@ -75,7 +75,9 @@ async def test_late_fee_follow_up_uses_the_same_arrears(bot: Pipeline) -> None:
     assert expected in answer
 
 
-async def test_after_a_transfer_answer_how_long_is_progress_for_the_same_places(bot: Pipeline) -> None:
+async def test_after_a_transfer_answer_how_long_is_progress_for_the_same_places(
+    bot: Pipeline,
+) -> None:
     await say(bot, "南京的医保转到上海")
     answer = await bot.respond("u", "那要多久?", today=TODAY)
     assert answer.intent == "transfer_progress"
@@ -122,7 +124,11 @@ async def test_numbered_follow_up_is_served_next_message(bot: Pipeline) -> None:
 
 async def test_real_long_answer_offers_its_sections(bot: Pipeline) -> None:
     """Whatever answer is long enough to be split must make its numbers work."""
-    for question in ("南京医保转到上海要多久", "深圳断了4个月 补缴多少钱", "医保怎么转移 福州转北京"):
+    for question in (
+        "南京医保转到上海要多久",
+        "深圳断了4个月 补缴多少钱",
+        "医保怎么转移 福州转北京",
+    ):
         answer = await say(bot, question, user=question)
         assert len(answer.encode()) <= MAX_BYTES
         if "回复1" in answer:
@@ -161,7 +167,9 @@ async def test_lapse_question_is_answered_before_asking_for_months(bot: Pipeline
     assert follow.intent == "lapse_effects" and "3到6个月" in follow.text
 
 
-async def test_a_failing_handler_costs_one_answer_not_the_conversation(bot: Pipeline, monkeypatch) -> None:
+async def test_a_failing_handler_costs_one_answer_not_the_conversation(
+    bot: Pipeline, monkeypatch
+) -> None:
     import dataclasses
 
     import intents
@@ -190,9 +198,14 @@ def test_state_json_round_trips_every_field() -> None:
     from bot.dialog.state import ConversationState
 
     full = ConversationState(
-        last_intent="transfer", slots={"city": "福州市"}, pending_intent="transfer",
-        pending_slot="destination", pending_text="医保怎么转", asked=["destination"],
-        followups={"1": "x"}, choices={"1": "y"},
+        last_intent="transfer",
+        slots={"city": "福州市"},
+        pending_intent="transfer",
+        pending_slot="destination",
+        pending_text="医保怎么转",
+        asked=["destination"],
+        followups={"1": "x"},
+        choices={"1": "y"},
     )
     data = full.to_json()
     assert set(data) == {f.name for f in dataclasses.fields(ConversationState)}

@@ -120,8 +120,8 @@ class IntentClassifier:
             lengths[phrase[0]].add(len(phrase))
         self._lengths = {ch: tuple(sorted(ls)) for ch, ls in lengths.items()}
         # Conjunctions are looked up by their first part, so absent parts cost one test each.
-        self._combos_by_first: dict[str, list[tuple[tuple[str, ...], int, float]]] = (
-            defaultdict(list)
+        self._combos_by_first: dict[str, list[tuple[tuple[str, ...], int, float]]] = defaultdict(
+            list
         )
         for parts, idx, weight in self._combos:
             self._combos_by_first[parts[0]].append((parts[1:], idx, weight))
@@ -147,7 +147,9 @@ class IntentClassifier:
         # common ones select no useful candidates and only cost time, so they are left out.
         cap = max(20, n // 12)
         self._index = {
-            g: (math.log(1 + n / len(ids)), tuple(ids)) for g, ids in index.items() if len(ids) <= cap
+            g: (math.log(1 + n / len(ids)), tuple(ids))
+            for g, ids in index.items()
+            if len(ids) <= cap
         }
 
     def _train_bayes(self, labelled: Sequence[tuple[int, str]]) -> None:

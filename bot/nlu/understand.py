@@ -73,7 +73,9 @@ class NLU:
             masked = masked[: m.start] + PLACE_MARK + masked[m.end :]
         stripped = _strip_noise(masked)
         result = (
-            self.classifier.classify(stripped, leave_out) if leave_out else self._classify(stripped)
+            self.classifier.classify(stripped, leave_out)
+            if leave_out
+            else self._classify(stripped)
         )
         return Understanding(
             text=text,
