@@ -69,6 +69,19 @@ async def handle(turn: Turn) -> Reply:
             ),
             figures=figures,
         )
+    estimate = any(f.kind == "national" for f in figures)
+    if not can_push(turn.user):
+        if kind == "transfer":
+            fact = Part(
+                "remind_subscribe/none_transfer",
+                {"days": TRANSFER_FOLLOW_UP_WORKING_DAYS, "due": fmt_date(due)},
+            )
+        else:
+            fact = Part(
+                "remind_subscribe/none_deadline",
+                {"title": title, "place_text": place_text, "due": fmt_date(due)},
+            )
+        return cannot_push_reply(fact, remind_on, figures, estimate)
     monthly = kind == MONTHLY_KIND
     await add_subscription(
         turn.storage,
@@ -94,7 +107,7 @@ async def handle(turn: Turn) -> Reply:
             delivery_note(turn.user),
         ),
         figures=figures,
-        estimate=any(f.kind == "national" for f in figures),
+        estimate=estimate,
     )
 
 
@@ -111,6 +124,15 @@ async def _collection_start(
         period = resident_collection_period(cover_year, city=policy, province=province)
     remind_on = sorted({d for d in (period.opens_on, period.opens_by) if d >= turn.today})
     title = render_title("start_title", {"year": cover_year})
+    when = fmt_date(period.opens_on)
+    if period.opens_by != period.opens_on:
+        when = f"{when}至{fmt_date(period.opens_by)}之间"
+    fields = {"title": title, "place_text": f"（{city}）" if city else "", "when": when}
+    figures = (figure("collection_start", "开始缴费", when, period),)
+    estimate = any(p.kind == "national" for p in period.provenance)
+    if not can_push(turn.user):
+        fact = Part("remind_subscribe/none_start", fields)
+        return cannot_push_reply(fact, remind_on, figures, estimate)
     await add_subscription(
         turn.storage,
         turn.user,
@@ -121,29 +143,46 @@ async def _collection_start(
         remind_on,
         turn.today,
     )
-    when = fmt_date(period.opens_on)
-    if period.opens_by != period.opens_on:
-        when = f"{when}至{fmt_date(period.opens_by)}之间"
     dates = "、".join(fmt_date(d) for d in remind_on)
-    fields = {"title": title, "place_text": f"（{city}）" if city else "", "when": when}
     return Reply(
         answer=(
             Part("remind_subscribe/confirm_start", {**fields, "dates": dates}),
             delivery_note(turn.user),
         ),
-        figures=(figure("collection_start", "开始缴费", when, period),),
-        estimate=any(p.kind == "national" for p in period.provenance),
+        figures=figures,
+        estimate=estimate,
+    )
+
+
+def can_push(user: str) -> bool:
+    """Whether a reminder can ever reach this chat: not the chat page or a WeCom 1:1 chat
+    (:attr:`TargetKind.NONE`), where a stored reminder would only fail with "no route"."""
+    return parse_target(user).kind is not TargetKind.NONE
+
+
+def cannot_push_reply(
+    fact: Part, remind_on: list[date], figures: tuple[Figure, ...], estimate: bool
+) -> Reply:
+    """For a chat that cannot be pushed to: the date asked about, nothing stored, and how to
+    get a reminder elsewhere (the official account, or the phone's calendar on the days the
+    reminder would have come)."""
+    dates = "、".join(fmt_date(d) for d in sorted(remind_on))
+    return Reply(
+        answer=(fact, Part("remind_subscribe/none_note")),
+        figures=figures,
+        steps=(
+            Part("remind_subscribe/none_step_account"),
+            Part("remind_subscribe/none_step_calendar", {"dates": dates}),
+        ),
+        estimate=estimate,
     )
 
 
 def delivery_note(user: str) -> Part:
-    """Where the reminder will arrive: this official account, this bridged chat, or nowhere
-    (the chat page and WeCom 1:1 chats cannot be pushed to; say so rather than promise)."""
-    kind = parse_target(user).kind
-    if kind is TargetKind.OFFICIAL:
+    """Where the reminder will arrive: this official account or this bridged chat (chats
+    that cannot be pushed to get :func:`cannot_push_reply` and no reminder at all)."""
+    if parse_target(user).kind is TargetKind.OFFICIAL:
         return Part("remind_subscribe/delivery_note")
-    if kind is TargetKind.NONE:
-        return Part("remind_subscribe/delivery_note_none")
     return Part("remind_subscribe/delivery_note_chat")
 
 
@@ -156,8 +195,10 @@ def render_title(block: str, fields: dict[str, object]) -> str:
 async def list_reply(turn: Turn) -> Reply:
     assert turn.storage is not None
     subs = await list_subscriptions(turn.storage, turn.user)
+    pushable = can_push(turn.user)
     if not subs:
-        return Reply(answer=(Part("remind_subscribe/list_empty"),))
+        key = "list_empty" if pushable else "list_empty_none"
+        return Reply(answer=(Part(f"remind_subscribe/{key}"),))
     items = [Part("remind_subscribe/list_header")]
     for n, sub in enumerate(subs, start=1):
         nxt = sub.next_date(turn.today)
@@ -173,6 +214,8 @@ async def list_reply(turn: Turn) -> Reply:
                 },
             )
         )
+    if not pushable:  # recorded before such chats stopped getting reminders: they never arrive
+        items.append(Part("remind_subscribe/list_note_none"))
     return Reply(answer=tuple(items))
 
 

@@ -24,7 +24,10 @@ from fake_wechat_api import FakeWeChatAPI
 from reminder_helpers import drop_pg_table, pg_table, seed, subscription
 
 from bot.channels.bridge import SIGNATURE_HEADER, sign
+from bot.dialog.figures import fmt_date
+from bot.dialog.render import MAX_BYTES
 from bot.pipeline import Pipeline
+from bot.policy import add_working_days, next_deadline
 from bot.reminders.channels import (
     NO_ROUTE,
     DeliveryError,
@@ -688,19 +691,127 @@ def test_postgres_jobs_table_is_not_the_storage_table() -> None:
     assert own.table == "jobs_b" and "jobs_table" not in own.dsn
 
 
+# --- where a reminder can arrive -------------------------------------------------------------
+
+# Chats nothing can be pushed to (parse_target: TargetKind.NONE): the chat page, WeCom 1:1.
+UNPUSHABLE = ("web:page-7", "wecom_robot:bob", "wecom_aibot:dave")
+ASKED_ON = date(2026, 11, 25)  # the chat-side tests' day
+
+
+async def stored(bot: Pipeline, user: str) -> tuple[list[str], list[str]]:
+    """The user's reminder records (titles) and jobs (fire days), as really stored."""
+    titles = [s.title for s in await list_subscriptions(bot.storage, user)]
+    async with bot.reminders.jobs() as jobs:
+        fire = sorted(j.fire_on for j in await jobs.jobs(user))
+    return titles, fire
+
+
+def fits(text: str) -> bool:
+    return len(text.encode("utf-8")) <= MAX_BYTES and "${" not in text
+
+
 @pytest.mark.parametrize(
     ("user", "said", "not_said"),
     [
         ("oOfficial1", "本公众号推送", "收不到"),
         ("bridge:alice", "这个对话里", "公众号推送"),
-        ("web:page-7", "收不到主动推送", "本公众号推送"),
-        ("wecom_robot:bob", "收不到主动推送", "本公众号推送"),
+        ("grp:bridge:room1:alice", "这个对话里", "公众号推送"),
     ],
 )
 async def test_the_confirmation_says_where_the_reminder_will_arrive(
-    user: str, said: str, not_said: str
+    bot: Pipeline, user: str, said: str, not_said: str
 ) -> None:
-    bot = Pipeline(Settings(), MemoryStorage())
-    answer = await bot.respond(user, "居民医保缴费截止前提醒我", today=date(2026, 11, 25))
-    assert "2026年12月24日" in answer.text
+    answer = await bot.respond(user, "居民医保缴费截止前提醒我", today=ASKED_ON)
+    due = next_deadline(ASKED_ON, city=None).due
+    assert "已记下" in answer.text and fmt_date(due) in answer.text
     assert said in answer.text and not_said not in answer.text
+    titles, fire = await stored(bot, user)
+    assert len(titles) == 1
+    assert fire == [(due - timedelta(days=d)).isoformat() for d in (7, 1)]
+
+
+@pytest.mark.parametrize("user", UNPUSHABLE)
+async def test_a_chat_that_cannot_be_pushed_to_gets_the_date_but_no_reminder(
+    bot: Pipeline, user: str
+) -> None:
+    assert parse_target(user).kind is TargetKind.NONE
+    answer = await bot.respond(user, "居民医保缴费截止前提醒我", today=ASKED_ON)
+    assert answer.intent == "remind_subscribe" and fits(answer.text)
+    deadline = next_deadline(ASKED_ON, city=None)
+    lead = [deadline.due - timedelta(days=d) for d in (7, 1)]
+    assert answer.text.startswith(
+        f"“{deadline.basis.split('：')[0]}”：截止日是{fmt_date(deadline.due)}"
+    )
+    assert deadline.basis in answer.text  # the figure and its source, as for anyone else
+    assert [f["name"] for f in answer.figures] == ["deadline"]
+    assert "收不到主动推送" in answer.text and "没有在这里设提醒" in answer.text
+    assert "“医保小助手”公众号" in answer.text and "“提醒我”" in answer.text
+    assert "、".join(fmt_date(d) for d in lead) in answer.text  # days for the phone's calendar
+    assert "已记下" not in answer.text and "我会在" not in answer.text
+    assert await bot.storage.get(KEY_PREFIX + user) is None
+    assert await stored(bot, user) == ([], [])
+    listing = await bot.respond(user, "我的提醒", today=ASKED_ON)
+    assert "没有设置提醒" in listing.text and "公众号" in listing.text
+    assert "还没有设置提醒" not in listing.text  # not the invitation to set one here
+    cancel = await bot.respond(user, "取消提醒", today=ASKED_ON)
+    assert cancel.intent == "remind_cancel" and "没有设置任何提醒" in cancel.text
+
+
+@pytest.mark.parametrize("user", [*UNPUSHABLE, "oOfficial1"])
+async def test_collection_start_reminder_is_stored_only_where_it_can_arrive(
+    bot: Pipeline, user: str
+) -> None:
+    from bot.policy import resident_collection_period
+
+    answer = await bot.respond(user, "居民医保缴费开始时通知我", today=ASKED_ON)
+    assert answer.intent == "remind_subscribe" and fits(answer.text)
+    assert resident_collection_period(2027, city=None).opens_by < ASKED_ON  # open: the next one
+    period = resident_collection_period(2028, city=None)
+    opens = [period.opens_on, period.opens_by]
+    assert opens[0] < opens[1]  # a national estimate: a range, reminded at both ends
+    when = f"{fmt_date(opens[0])}至{fmt_date(opens[1])}之间"
+    assert f"集中缴费期一般在{when}开始" in answer.text
+    assert [f["name"] for f in answer.figures] == ["collection_start"]
+    assert "按全国通行规则估算" in answer.text
+    titles, fire = await stored(bot, user)
+    if parse_target(user).kind is TargetKind.NONE:
+        assert "收不到主动推送" in answer.text and "已记下" not in answer.text
+        assert "、".join(fmt_date(d) for d in opens) in answer.text
+        assert (titles, fire) == ([], [])
+    else:
+        assert "已记下" in answer.text and "本公众号推送" in answer.text
+        assert titles == ["2028年度居民医保开始缴费"]
+        assert fire == [d.isoformat() for d in opens]
+
+
+@pytest.mark.parametrize(
+    ("text", "due"),
+    [
+        ("每月15号提醒我交灵活就业医保", date(2026, 12, 15)),
+        ("转移办完了提醒我查一下", add_working_days(ASKED_ON, 15).day),
+    ],
+)
+async def test_monthly_and_transfer_reminders_are_not_stored_for_the_chat_page(
+    bot: Pipeline, text: str, due: date
+) -> None:
+    answer = await bot.respond("web:page-8", text, today=ASKED_ON)
+    assert answer.intent == "remind_subscribe" and fits(answer.text)
+    assert fmt_date(due) in answer.text and "收不到主动推送" in answer.text
+    assert await stored(bot, "web:page-8") == ([], [])
+    official = await bot.respond("oOfficial2", text, today=ASKED_ON)
+    assert fmt_date(due) in official.text and "已记下" in official.text
+    titles, fire = await stored(bot, "oOfficial2")
+    assert len(titles) == 1 and fire
+
+
+async def test_an_old_record_of_the_chat_page_is_listed_with_a_note_and_can_be_cancelled(
+    bot: Pipeline,
+) -> None:
+    """Records made before such chats stopped getting reminders: shown, flagged, removable."""
+    user = "web:page-9"
+    sub = subscription(ASKED_ON)
+    await bot.storage.set(KEY_PREFIX + user, [asdict(sub)])
+    listing = await bot.respond(user, "我的提醒", today=ASKED_ON)
+    assert "1. " + sub.title in listing.text and "收不到主动推送" in listing.text
+    done = await bot.respond(user, "取消提醒", today=ASKED_ON)
+    assert "已取消" in done.text and await stored(bot, user) == ([], [])
