@@ -1,5 +1,7 @@
-"""One run, four servers: bare aiohttp (the ceiling), the bot with one worker, then on Redis
-with one and two workers; prints requests/s, latencies and the ratios the issue asks about.
+"""One run: bare aiohttp (the ceiling), the bot with one worker, then on Redis with one and
+two workers; prints requests/s, latencies and the ratios the issue asks about. Then the same
+two-worker arrangement with a bare handler that burns the bot's CPU per request and shares
+nothing: how far two processes of that weight scale on this machine at all.
 
     .venv/bin/python benchmarks/scale_bench.py [--seconds 10] [--fresh 0.5] [--redis-port 0]
 
@@ -37,11 +39,19 @@ TOKEN = "bench-token"
 
 BARE = textwrap.dedent(
     """
+    import os
     import sys
+    import time
     from aiohttp import web
+
+    spin = float(sys.argv[3]) / 1e6 if len(sys.argv) > 3 else 0.0
 
     async def handler(request):
         await request.read()
+        if spin:  # a stand-in for the bot's own work: this much CPU, no I/O, nothing shared
+            start = time.thread_time()
+            while time.thread_time() - start < spin:
+                pass
         return web.Response(text="success")
 
     async def health(request):
@@ -50,7 +60,12 @@ BARE = textwrap.dedent(
     app = web.Application()
     app.router.add_post("/wechat", handler)
     app.router.add_get("/healthz", health)
-    web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), access_log=None, print=None)
+    workers = int(sys.argv[2]) if len(sys.argv) > 2 else 1
+    for _ in range(workers - 1):  # as `bot serve --workers N`: forked, SO_REUSEPORT
+        if os.fork() == 0:
+            break
+    web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), access_log=None, print=None,
+                reuse_port=workers > 1 or None)
     """
 )
 
@@ -165,10 +180,15 @@ def children(pid: int) -> list[int]:
     return [int(x) for x in out.split()]
 
 
-def wrk(url: str, lua: Path, seconds: float, cpu: str | None) -> dict[str, float]:
+def wrk(
+    url: str, lua: Path, seconds: float, cpu: str | None, pids: list[int] | None = None
+) -> dict[str, float]:
+    """Warm up for 2 s, then measure; with ``pids``, also their CPU time per request during
+    the measured run only (``cpu_us``)."""
     pin = ["taskset", "-c", cpu] if cpu else []
     base = [*pin, "wrk", "-t1", "-c32", "-s", str(lua)]
     subprocess.run([*base, "-d2s", url], capture_output=True, check=True)  # warm-up
+    before = cpu_seconds(pids) if pids else 0.0
     out = subprocess.run(
         [*base, f"-d{int(seconds)}s", "--latency", url], capture_output=True, text=True, check=True
     ).stdout
@@ -180,12 +200,15 @@ def wrk(url: str, lua: Path, seconds: float, cpu: str | None) -> dict[str, float
         value, unit = float(match.group(1)), match.group(2)
         return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
+    used = cpu_seconds(pids) - before if pids else float("nan")
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     answers = re.search(r"ANSWERED (\d+) UNANSWERED (\d+)", out)
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
-        "requests": int(re.search(r"(\d+) requests in", out).group(1)),  # type: ignore[union-attr]
+        "requests": requests,
+        "cpu_us": used / max(requests, 1) * 1e6,
         "p50_ms": ms("50%"),
         "p90_ms": ms("90%"),
         "p99_ms": ms("99%"),
@@ -218,9 +241,7 @@ def measure(
         wait_ready(port, proc)
         time.sleep(0.5)
         pids = [proc.pid, *children(proc.pid)]
-        before = cpu_seconds(pids)
-        result = wrk(signed_url(port), lua, seconds, pin_load)
-        result["cpu_us"] = (cpu_seconds(pids) - before) / max(result["requests"], 1) * 1e6
+        result = wrk(signed_url(port), lua, seconds, pin_load, pids)
         result["max_ms"] = result.pop("_max")
     finally:
         proc.terminate()
@@ -327,6 +348,23 @@ def main() -> int:
             finally:
                 redis.terminate()
                 redis.wait(10)
+            # The machine's own scale-out ceiling for a server of the bot's weight: a bare
+            # handler that burns the bot's extra CPU per request (nothing shared, no Redis),
+            # one process pinned as redis-1, then two arranged as redis-2.
+            spin = max(results["redis-1"]["cpu_us"] - results["bare"]["cpu_us"], 0.0)
+            for workers, pin in ((1, "0"), (2, None)):
+                port = free_port()
+                cmd = [
+                    sys.executable,
+                    str(work / "bare.py"),
+                    str(port),
+                    str(workers),
+                    f"{spin:.0f}",
+                ]
+                results[f"spin-{workers}"] = measure(
+                    f"bare + {spin:.0f} µs CPU, {workers} process(es)", cmd, base_env, port,
+                    bare_lua, args.seconds, pin, "1" if pin else None,
+                )  # fmt: skip
 
         port = free_port()
         env = {**base_env, "BOT_DATA_DIR": str(work / "half"), "PORT": str(port)}
@@ -351,6 +389,11 @@ def main() -> int:
     if "redis-1" in results and "redis-2" in results:
         sys.stdout.write(
             f"two workers / one worker (Redis): {results['redis-2']['rps'] / results['redis-1']['rps']:.2f}×\n"
+        )
+    if "spin-1" in results and "spin-2" in results:
+        sys.stdout.write(
+            "this machine's ceiling for that ratio (two / one spinning bare process): "
+            f"{results['spin-2']['rps'] / results['spin-1']['rps']:.2f}×\n"
         )
     sys.stdout.write(f"one worker / bare: {results['bot-1']['rps'] / ceiling:.2f}\n")
     return 0
