@@ -515,3 +515,22 @@ def test_places_next_to_surnames_still_found(
 ) -> None:
     places = resolver.resolve(normalize(text))
     assert (places.cities, places.provinces) == (cities, provinces), places
+
+
+@pytest.mark.parametrize(
+    ("text", "cities"),
+    [
+        ("后来去了中山3年", ["中山市"]),
+        ("我就回了福洲一家公司上班", ["福州市"]),  # a typo needs its cue too
+        ("搬了大同住", ["大同市"]),
+    ],
+)
+def test_moving_verb_with_le_cues_a_weak_name(
+    resolver: PlaceResolver, text: str, cities: list[str]
+) -> None:
+    assert resolver.resolve(normalize(text)).cities == cities
+
+
+@pytest.mark.parametrize("text", ["吃了开封菜", "中午吃了大同", "看了开封"])
+def test_le_without_a_moving_verb_cues_nothing(resolver: PlaceResolver, text: str) -> None:
+    assert resolver.resolve(normalize(text)).cities == []

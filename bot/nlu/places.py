@@ -98,6 +98,8 @@ class _Bucket(NamedTuple):
 
 # A place cue right before a weak name: 在开封, 从大同, 回日照, 是安康(人), 老家大理, 请问大同.
 _LEFT_CUES = frozenset("在从到去回来往至是和与及跟同由自转调迁离住于家问")
+# A verb of moving followed by 了 cues a place as well: 去了中山, 回了开封.
+_MOVE_CUES = frozenset("去到回来住搬调迁")
 # ... or right after it: 开封医保, 大同市, 日照人, 安康的.
 _RIGHT_CUES = (
     "市", "省", "县", "区", "州", "医保", "社保", "医疗", "参保", "户口", "户籍", "人", "的", "本地",
@@ -317,7 +319,11 @@ class PlaceResolver:
         # would form with it (从|中山 although 从中 is a word). After a real name only a suffix
         # does (乐清|人 although 清人 is a word); other cues are often verbs that glue (广周|到
         # is 周到, not a typo of 广州).
-        left_cue = before in _LEFT_CUES or (bool(found) and found[-1].end == p)
+        left_cue = (
+            before in _LEFT_CUES
+            or (bool(found) and found[-1].end == p)
+            or (before == "了" and p >= 2 and text[p - 2] in _MOVE_CUES)  # 去了中山
+        )
         right_cue = text.startswith(_RIGHT_CUES, end)
         left_glue = bool(before) and not left_cue and before in self._edge(surface[0])[0]
         right_glue = (
