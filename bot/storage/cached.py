@@ -21,8 +21,18 @@ conversations survive a restart.
   statements: they run under the flush lock after writing what is pending, and drop the keys
   they touched from the LRU (reads then go to the pending map or the durable store).
 * A failed flush keeps its entries pending (newer writes win), logs once per outage and is
-  retried with a growing delay (up to ``retry_max``); pending writes grow meanwhile. ``close``
-  writes everything still pending, then closes the durable store.
+  retried with a growing delay (up to ``retry_max``). ``close`` writes everything still
+  pending, then closes the durable store.
+* Pending writes are capped by ``max_pending`` (default four times ``max_entries``, at least
+  ``batch_size``), so an outage of the durable store cannot take the worker's memory. While
+  flushes are failing, a write that would exceed the cap drops the oldest pending writes
+  (least recently written keys first; a batch that failed goes back in front, as the oldest,
+  so at most ``max_pending`` writes wait, plus the batch being written). Drops are counted in
+  ``dropped``, logged once per outage, and the line that says flushing works again tells how
+  many the outage dropped. A dropped key leaves the LRU too, so it reads what the durable
+  store has (its value from before the dropped writes, or none), as after a restart:
+  conversations are not worth the worker. Over the cap while flushes work (a burst), nothing
+  is dropped: the flusher is woken at once and drains ``batch_size`` per round.
 
 Only for state that one process owns: nothing tells this cache that another process wrote
 the durable store. Keys outside ``prefixes`` go straight through to the durable store.
@@ -36,7 +46,6 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from itertools import islice
 from typing import Any
 
 from bot.storage._codec import check_ttl, decode, encode
@@ -63,9 +72,20 @@ class WriteBehindStorage(Storage):
         flush_interval: float = 0.05,
         batch_size: int = 256,
         retry_max: float = 5.0,
+        max_pending: int | None = None,
     ) -> None:
-        if max_entries < 1 or batch_size < 1 or flush_interval <= 0 or retry_max <= 0:
-            raise ValueError("max_entries, batch_size, flush_interval, retry_max must be > 0")
+        if max_pending is None:
+            max_pending = max(4 * max_entries, batch_size)
+        if (
+            max_entries < 1
+            or batch_size < 1
+            or max_pending < 1
+            or flush_interval <= 0
+            or retry_max <= 0
+        ):
+            raise ValueError(
+                "max_entries, batch_size, max_pending, flush_interval, retry_max must be > 0"
+            )
         self.durable = durable
         # A durable store that can read without a round trip (SQLite) serves misses that way.
         self._get_blocking: Callable[[str], Any] | None = getattr(durable, "get_blocking", None)
@@ -74,8 +94,10 @@ class WriteBehindStorage(Storage):
         self.flush_interval = flush_interval
         self.batch_size = batch_size
         self.retry_max = retry_max
+        self.max_pending = max_pending
         self._cache: OrderedDict[str, tuple[str, float | None]] = OrderedDict()
-        self._pending: dict[str, _Entry] = {}
+        # Least recently written first: the order of batches, and of drops over the cap.
+        self._pending: OrderedDict[str, _Entry] = OrderedDict()
         self._flushing: dict[str, _Entry] = {}  # the batch being written, until it is
         self._lock = asyncio.Lock()  # one flush or cached-key pass-through at a time
         self._wake = asyncio.Event()
@@ -84,6 +106,8 @@ class WriteBehindStorage(Storage):
         self._closed = False
         self.flushes = 0  # batches written
         self.flush_failures = 0
+        self.dropped = 0  # pending writes dropped over max_pending while flushes failed
+        self._dropped_in_outage = 0
 
     # -- internals -------------------------------------------------------------------------
 
@@ -96,10 +120,35 @@ class WriteBehindStorage(Storage):
         return prefix.startswith(self.prefixes) or any(p.startswith(prefix) for p in self.prefixes)
 
     def _write(self, key: str, entry: _Entry) -> None:
-        self._pending[key] = entry
-        if len(self._pending) >= self.batch_size:
-            self._wake.set()
+        pending = self._pending
+        pending[key] = entry
+        pending.move_to_end(key)
+        waiting = len(pending)
+        if waiting > self.max_pending and self._failing:
+            self._drop_over_cap()
+        elif waiting >= self.batch_size or waiting > self.max_pending:
+            self._wake.set()  # a full batch, or a burst over the cap: write now
         self._ensure_flusher()
+
+    def _drop_over_cap(self) -> None:
+        """While flushes fail: drop the oldest pending writes beyond ``max_pending``."""
+        pending = self._pending
+        excess = len(pending) - self.max_pending
+        if excess <= 0:
+            return
+        cache = self._cache
+        for _ in range(excess):
+            key, _entry = pending.popitem(last=False)
+            # The LRU holds the newest value, which was this write: reads of the key now go to
+            # the durable store, which never got it.
+            cache.pop(key, None)
+        self.dropped += excess
+        if not self._dropped_in_outage:  # once per outage, not per write
+            log.error(
+                "write-behind writes over max_pending while flushes fail; dropping the oldest",
+                extra={"dropped": excess, "max_pending": self.max_pending},
+            )
+        self._dropped_in_outage += excess
 
     def _ensure_flusher(self) -> None:
         # The flusher stops when nothing is pending; any write, or a failed batch put back,
@@ -138,10 +187,15 @@ class WriteBehindStorage(Storage):
                     "write-behind flush failed; keeping the writes in memory and retrying",
                     extra={"pending": len(self._pending), "error": f"{type(exc).__name__}: {exc}"},
                 )
+            self._drop_over_cap()  # the failed batch came back as the oldest
             return False
         if self._failing:
             self._failing = False
-            log.warning("write-behind flush works again", extra={"pending": len(self._pending)})
+            log.warning(
+                "write-behind flush works again",
+                extra={"pending": len(self._pending), "dropped": self._dropped_in_outage},
+            )
+            self._dropped_in_outage = 0
         return True
 
     async def _write_batch(self) -> None:
@@ -150,19 +204,22 @@ class WriteBehindStorage(Storage):
         pending = self._pending
         if not pending:
             return
+        batch: dict[str, _Entry]
         if len(pending) <= self.batch_size:
-            batch, self._pending = pending, {}
+            batch, self._pending = pending, OrderedDict()
         else:
-            batch = {key: pending[key] for key in islice(pending, self.batch_size)}
-            for key in batch:
-                del pending[key]
+            batch = dict(pending.popitem(last=False) for _ in range(self.batch_size))
         self._flushing = batch
         rows: list[BatchRow] = [(key, text, exp) for key, (text, exp) in batch.items()]
         try:
             await self.durable.write_batch(rows)
         except BaseException:
-            for key, entry in batch.items():
-                self._pending.setdefault(key, entry)
+            # Back in front, as the oldest writes, unless a newer write replaced them meanwhile.
+            pending = self._pending
+            for key in reversed(batch):
+                if key not in pending:
+                    pending[key] = batch[key]
+                    pending.move_to_end(key, last=False)
             # The flusher may have stopped meanwhile, seeing nothing pending (this batch was
             # in flight, written by flush() or a pass-through): someone must retry these.
             self._ensure_flusher()
@@ -302,7 +359,11 @@ class WriteBehindStorage(Storage):
                     if attempt == 2:
                         log.error(
                             "write-behind writes lost at close: the durable store failed",
-                            extra={"lost": len(self._pending), "error": f"{exc}"[:200]},
+                            extra={
+                                "lost": len(self._pending),
+                                "dropped": self._dropped_in_outage,
+                                "error": f"{exc}"[:200],
+                            },
                         )
                     else:
                         await asyncio.sleep(0.2 * (attempt + 1))

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -60,6 +59,10 @@ HOT_KEYS_MAX = 64_000
 # answer without reading SQLite, the others with one primary-key lookup (~10 µs); every
 # changed conversation costs one row of a batched upsert (~25 µs of CPU in aiosqlite's thread).
 CONVERSATION_CACHE = 10_000
+# While SQLite fails, at most this many times CONVERSATION_CACHE conversation writes wait in
+# memory (the oldest beyond that are dropped): those still cached cost nothing more, the others
+# ~0.7 KB each, so at most ~25 MiB more at the default, and only during the outage.
+_PENDING_PER_CACHED = 4
 # Keys under these go to the write-behind cache; retry claims and the other hot ones to memory.
 _CACHED_PREFIXES = ("conv:",)
 _OTHER_MEMORY_PREFIXES = tuple(p for p in HOT_PREFIXES if p not in (*_CACHED_PREFIXES, "dedup:"))
@@ -284,32 +287,6 @@ class FallbackStorage(Storage):
         await self.primary.close()
 
 
-_M_MMAP_THRESHOLD = -3  # glibc mallopt parameter
-_mmap_threshold_pinned = False
-
-
-def _pin_mmap_threshold(limit: int = 128 * 1024) -> None:
-    """Make glibc serve blocks of ``limit`` bytes and more with their own mmap, always.
-
-    Such blocks are mostly dict tables: bounded stores and the LRU churn steadily, and their
-    big dicts reallocate their tables every few tens of thousands of writes. glibc raises its
-    mmap threshold to the size of each mmap'd block freed (up to 32 MiB), after which those
-    tables come from the brk heap instead, where the holes they leave are not given back:
-    resident memory then crept ~3 MiB per 30 s at half load with every store bounded, and
-    stayed flat with this. Setting the threshold once turns that adjustment off; 128 KiB is
-    glibc's own initial value. Process-wide, once; a no-op where mallopt is missing (musl).
-    """
-    global _mmap_threshold_pinned
-    if _mmap_threshold_pinned:
-        return
-    _mmap_threshold_pinned = True
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (AttributeError, OSError):
-        return
-    mallopt(_M_MMAP_THRESHOLD, limit)
-
-
 def open_app_storage(
     database_url: str,
     redis_url: str = "",
@@ -324,7 +301,8 @@ def open_app_storage(
     SQLite worker, whose per-message state stays in this process (a SQLite file is one
     machine's; with ``workers == 1`` no other process reads that state): retry claims in a
     memory store of at most ``hot_keys_max`` keys, replies, counters and locks in another,
-    conversations in an LRU of ``conversation_cache`` entries written behind to the file.
+    conversations in an LRU of ``conversation_cache`` entries written behind to the file (at
+    most four times as many writes wait while the file fails; the oldest beyond are dropped).
     PostgreSQL may be shared by processes on other machines, so without Redis its state stays
     in PostgreSQL.
     """
@@ -337,11 +315,13 @@ def open_app_storage(
     if redis_url:
         hot: Storage = FallbackStorage(open_storage(redis_url), "redis")
     elif scheme == "sqlite" and workers == 1:
-        _pin_mmap_threshold()
         claims = MemoryStorage(max_keys=hot_keys_max)
         others = MemoryStorage(max_keys=hot_keys_max)
         conversations = WriteBehindStorage(
-            durable, prefixes=_CACHED_PREFIXES, max_entries=conversation_cache
+            durable,
+            prefixes=_CACHED_PREFIXES,
+            max_entries=conversation_cache,
+            max_pending=_PENDING_PER_CACHED * conversation_cache,
         )
         # dedup: → claims; reply:, csq:, lock:, … → others; conv: → the write-behind cache;
         # everything else passes through that cache straight to the file.
