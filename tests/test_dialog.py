@@ -65,6 +65,19 @@ async def test_new_question_abandons_the_pending_one(bot: Pipeline) -> None:
     assert answer.intent == "withdraw"
 
 
+async def test_a_new_question_on_the_same_topic_is_not_read_with_the_pending_one(
+    bot: Pipeline,
+) -> None:
+    assert "哪个城市" in await say(bot, "医保卡超过封顶线了怎么办")
+    answer = await bot.respond("u", "办理异地就医备案需要带医保卡吗", today=TODAY)
+    assert answer.intent == "reimbursement"
+    assert answer.text.startswith("去外地看病")  # the remote-treatment answer leads
+    assert "封顶" not in answer.text  # the cap question was not answered instead
+    # A bare city still answers the question we asked, read together with it.
+    assert "哪个城市" in await say(bot, "医保卡超过封顶线了怎么办", user="v")
+    assert "封顶" in await say(bot, "北京", user="v")
+
+
 async def test_late_fee_follow_up_uses_the_same_arrears(bot: Pipeline) -> None:
     await say(bot, "深圳断了4个月 补缴多少钱")
     ask = await bot.respond("u", "滞纳金呢?", today=TODAY)

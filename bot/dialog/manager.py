@@ -99,10 +99,12 @@ class Dialog:
             norm = normalize(text)
             entities = self._extract(norm, today)
         understanding = self._understand(text)
-        intent, slots = self._decide(state, understanding, entities)
+        intent, slots, answered = self._decide(state, understanding, entities)
+        # The same topic again keeps what we asked already (never ask twice), but only an
+        # answer to our question is read with it: a new question stands on its own.
         resumed = intent == state.pending_intent
         asked = frozenset(state.asked) if resumed else frozenset()
-        if resumed and state.pending_text and state.pending_text != norm:
+        if answered and state.pending_text and state.pending_text != norm:
             # "福州" alone says nothing about what was asked: read it with the question.
             norm = f"{state.pending_text} {norm}"
         turn = Turn(
@@ -144,19 +146,20 @@ class Dialog:
     # -- deciding what the message is about -------------------------------------------------
     def _decide(
         self, state: ConversationState, u: Understanding, e: Entities
-    ) -> tuple[str, Slots]:
+    ) -> tuple[str, Slots, bool]:
+        """The intent and slots of this turn, and whether it answers the question we asked."""
         own = slots_from(u, e)
         remembered = slots_from_json(state.slots)
         own = _bare_number(state.pending_slot, u.text, own)
         if state.pending_intent and _answers_pending(state.pending_slot, u, own):
-            return state.pending_intent, merge(remembered, own, keep_numbers=True)
+            return state.pending_intent, merge(remembered, own, keep_numbers=True), True
         if state.last_intent and _is_elliptic(u):
             hint = BY_ID[state.last_intent].extra.get("topic", "")
             again = self._understand(f"{hint} {u.text}") if hint else u
             intent = again.intent if again.intent != "out_of_scope" else state.last_intent
-            return intent, merge(remembered, own, keep_numbers=True)
+            return intent, merge(remembered, own, keep_numbers=True), False
         same_family = any(u.intent in fam and state.last_intent in fam for fam in NUMBER_FAMILIES)
-        return u.intent, merge(remembered, own, keep_numbers=same_family)
+        return u.intent, merge(remembered, own, keep_numbers=same_family), False
 
     async def _handle(self, turn: Turn) -> Reply:
         handler = BY_ID[turn.intent].handler
