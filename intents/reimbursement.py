@@ -34,6 +34,17 @@ _MANUAL_WORDS = (
 )  # fmt: skip
 _REMOTE_WORDS = ("异地", "外地", "备案", "跨省", "转诊", "外省")
 _ECARD_WORDS = ("电子凭证", "电子医保卡", "医保码", "卡丢", "没带卡", "丢了", "电子卡")
+# The card itself (社保卡 / 医保卡): lost, password, applying or activating, damaged. Each
+# needs the card office, not the claim rules; the e-voucher covers the time without a card.
+# fmt: off
+_CARD_TOPICS = (
+    ("lost", ("丢", "挂失", "补办", "补卡", "被偷", "找不到", "不见了")),
+    ("password", ("密码",)),
+    ("broken", ("消磁", "坏了", "读不出", "换卡")),
+    ("apply", ("激活", "办卡", "领卡", "制卡", "申领", "新办", "办一张", "办张", "办社保卡",
+               "办医保卡", "卡怎么办理", "卡在哪办", "卡去哪办", "卡在哪里办")),
+)
+# fmt: on
 # Continuous-cover months only count when the message is about how long one has been insured.
 _CONTINUITY_WORDS = ("连续", "参保", "交了", "缴了")
 _SCHEME_NAMES = {Scheme.EMPLOYEE: "职工医保", Scheme.RESIDENT: "居民医保"}
@@ -41,6 +52,24 @@ _SCHEME_NAMES = {Scheme.EMPLOYEE: "职工医保", Scheme.RESIDENT: "居民医保
 
 def _has(text: str, words: tuple[str, ...]) -> bool:
     return any(w in text for w in words)
+
+
+def _card_topic(text: str) -> str | None:
+    """Which card service a message asks about, if it is about the card and not a claim."""
+    if "卡" not in text or "报销" in text:
+        return None
+    for topic, words in _CARD_TOPICS:
+        if _has(text, words):
+            return topic
+    return None
+
+
+def _card_reply(topic: str) -> Reply:
+    return Reply(
+        answer=(Part(f"reimbursement/card_{topic}"),),
+        steps=(Part("reimbursement/steps_e_card"),),
+        check=(Part("reimbursement/check_card"),),
+    )
 
 
 @dataclass(frozen=True)
@@ -160,6 +189,9 @@ async def handle(turn: Turn) -> Reply:
     policy = turn.ctx.city(city)
     fields: dict[str, object] = {"city": city or "当地", "place": city or "当地"}
     text = turn.text
+    card = _card_topic(text)
+    if card is not None:
+        return _card_reply(card)
     ratio = _has(text, _RATIO_WORDS)
     timing = _has(text, _TIMING_WORDS)
     manual = _has(text, _MANUAL_WORDS)
@@ -230,6 +262,9 @@ INTENT = Intent(
         "药店": 2.0, "药费": 2.0, "结算": 3.0, "直接结算": 3.5, "自费": 2.5, "自付": 2.5,
         "目录": 2.5, "甲类": 3.0, "乙类": 3.0, "二次报销": 4.0, "医院": 1.5, "生孩子": 2.5,
         "生育": 2.0, "体检": 2.0, "牙": 1.5, "电子医保卡": 2.0, "医保电子凭证": 2.0,
+        "挂失": 5.0, "补卡": 4.5, "补办+卡": 4.0, "卡+密码": 4.5, "密码": 2.0, "激活": 2.5,
+        "办卡": 3.5, "领卡": 3.5, "换卡": 3.5, "制卡": 3.5, "申领": 2.5, "消磁": 4.5,
+        "卡+坏了": 3.5, "卡丢": 4.0, "卡+丢": 3.0, "医保卡+办": 2.0, "社保卡+办": 2.5,
         "刷医保": 2.0, "刷卡": 1.5, "医药费": 2.5, "医疗费": 2.5, "发票": 2.5,
         "报+多久": 1.5, "报+到账": 1.5, "在地能用": 3.5, "在地也能用": 3.5, "去地能用": 3.0,
         "在地+看病": 1.5, "哪里看病": 2.5, "看病+能用": 2.0, "全国+能用": 2.5, "全国通用": 3.0,
@@ -255,6 +290,11 @@ INTENT = Intent(
         "事后": 1.5,
     },
     examples=(
+        "社保卡丢了去哪挂失",
+        "医保卡密码忘记了怎么重置",
+        "刚出生的孩子怎么申领社保卡",
+        "社保卡消磁了刷不出来怎么换",
+        "新领的社保卡要去银行激活吗",
         "职工医保住院能报销百分之多少",
         "居民医保门诊看病能报吗",
         "医保一年最高能报多少钱",

@@ -337,3 +337,38 @@ def test_templates_have_no_unknown_placeholders() -> None:
         template = templates()[key]
         assert template.is_valid(), key
         assert isinstance(template, string.Template)
+
+
+# --- the card itself (reimbursement: card and e-voucher) ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("医保卡丢了怎么补办", "lost"),
+        ("社保卡被偷了去哪挂失", "lost"),
+        ("医保卡密码忘了", "password"),
+        ("社保卡消磁了刷不出来", "broken"),
+        ("新办的医保卡怎么激活", "apply"),
+        ("孩子的社保卡在哪办", "apply"),
+    ],
+)
+async def test_card_service_questions_get_the_card_answer(
+    pipeline: Pipeline, text: str, topic: str
+) -> None:
+    answer = await ask(pipeline, f"card-{topic}-{len(text)}", text, "reimbursement")
+    assert answer.text.startswith(block(f"reimbursement/card_{topic}")), answer.text
+    assert block("reimbursement/check_card") in answer.text
+
+
+@pytest.mark.parametrize(
+    "text", ["医保卡丢了还能报销吗", "医保卡超过封顶线了怎么办", "医保卡在药店能用吗"]
+)
+async def test_claim_questions_mentioning_the_card_are_not_card_service(
+    pipeline: Pipeline, text: str
+) -> None:
+    answer = await ask(pipeline, f"claim-{len(text)}", text, "reimbursement")
+    assert not any(
+        block(f"reimbursement/card_{t}") in answer.text
+        for t in ("lost", "password", "broken", "apply")
+    )
