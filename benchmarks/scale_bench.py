@@ -17,11 +17,13 @@ p99-at-half-load figure. Redis is a throw-away ``redis-server`` on a free 127.0.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -244,6 +246,9 @@ def measure(
         result = wrk(signed_url(port), lua, seconds, pin_load, pids)
         result["max_ms"] = result.pop("_max")
     finally:
+        for pid in children(proc.pid):  # the spinning bare server forks without reaping
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGTERM)
         proc.terminate()
         try:
             proc.wait(20)

@@ -45,6 +45,23 @@ _CARD_TOPICS = (
                "办医保卡", "卡怎么办理", "卡在哪办", "卡去哪办", "卡在哪里办")),
 )
 # fmt: on
+# A claim, a settlement, an invoice, a bank card or the e-voucher: then the card is not the
+# question ("刷了卡，发票丢了能报吗", "银行卡丢了", "电子医保卡怎么激活").
+_NOT_CARD_SERVICE = (
+    "报",
+    "结算",
+    "发票",
+    "票据",
+    "银行卡",
+    "电子",
+    "凭证",
+    "医保码",
+    "医院",
+    "药店",
+)
+# How far a card word may sit from the word saying what happened to it (医保卡|丢了, 卡|密码,
+# 激活|医保卡, 社保卡|在哪办).
+_CARD_NEAR = 4
 # Continuous-cover months only count when the message is about how long one has been insured.
 _CONTINUITY_WORDS = ("连续", "参保", "交了", "缴了")
 _SCHEME_NAMES = {Scheme.EMPLOYEE: "职工医保", Scheme.RESIDENT: "居民医保"}
@@ -56,11 +73,17 @@ def _has(text: str, words: tuple[str, ...]) -> bool:
 
 def _card_topic(text: str) -> str | None:
     """Which card service a message asks about, if it is about the card and not a claim."""
-    if "卡" not in text or "报销" in text:
+    if "卡" not in text or _has(text, _NOT_CARD_SERVICE):
         return None
+    cards = [i for i, ch in enumerate(text) if ch == "卡"]
     for topic, words in _CARD_TOPICS:
-        if _has(text, words):
-            return topic
+        for word in words:
+            at = text.find(word)
+            while at >= 0:
+                end = at + len(word)
+                if any(at - _CARD_NEAR <= c < end + _CARD_NEAR for c in cards):
+                    return topic
+                at = text.find(word, at + 1)
     return None
 
 
@@ -268,6 +291,8 @@ INTENT = Intent(
         "刷医保": 2.0, "刷卡": 1.5, "医药费": 2.5, "医疗费": 2.5, "发票": 2.5,
         "报+多久": 1.5, "报+到账": 1.5, "在地能用": 3.5, "在地也能用": 3.5, "去地能用": 3.0,
         "在地+看病": 1.5, "哪里看病": 2.5, "看病+能用": 2.0, "全国+能用": 2.5, "全国通用": 3.0,
+        "外地+能用": 3.0, "外省+能用": 3.0,
+        "银行卡": -3.0,
         "断缴": -2.0,
         "断交": -2.0,
         "断了": -1.5,

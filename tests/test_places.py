@@ -508,6 +508,11 @@ def test_given_names_are_not_places(resolver: PlaceResolver, text: str) -> None:
         ("我叫张桂林，从福州调到北京", ["福州市", "北京市"], ["福建省", "北京市"]),
         ("我叫陈晓，老家桂林", ["桂林市"], ["广西壮族自治区"]),
         ("户口在周口，工作在郑州", ["周口市", "郑州市"], ["河南省"]),
+        # a surname character that is no surname here: 为何, 为毛, a measure word after a digit
+        ("为毛福州的报销比例这么低", ["福州市"], ["福建省"]),
+        ("为何厦门医保要交这么多", ["厦门市"], ["福建省"]),
+        ("我有3张福州的发票能报吗", ["福州市"], ["福建省"]),
+        ("有2段福州和厦门的参保记录", ["福州市", "厦门市"], ["福建省"]),
     ],
 )
 def test_places_next_to_surnames_still_found(

@@ -362,7 +362,19 @@ async def test_card_service_questions_get_the_card_answer(
 
 
 @pytest.mark.parametrize(
-    "text", ["医保卡丢了还能报销吗", "医保卡超过封顶线了怎么办", "医保卡在药店能用吗"]
+    "text",
+    [
+        "医保卡丢了还能报销吗",
+        "医保卡超过封顶线了怎么办",
+        "医保卡在药店能用吗",
+        "看病刷了卡，发票丢了能报吗",  # the invoice was lost, not the card
+        "刷卡后发票找不到了还能报吗",
+        "异地就医刷卡找不到定点医院怎么办",
+        "没带卡，手机也找不到电子凭证怎么结算",
+        "电子医保卡怎么激活",  # the e-voucher, not the plastic card
+        "医保电子卡怎么申领",
+        "医保卡激活后住院能报多少",  # a ratio question
+    ],
 )
 async def test_claim_questions_mentioning_the_card_are_not_card_service(
     pipeline: Pipeline, text: str

@@ -345,7 +345,18 @@ async def test_app_storage_caps_pending_conversations(db: Path) -> None:
         assert isinstance(store, RoutedStorage) and isinstance(store.durable, RoutedStorage)
         conversations = store.durable.durable
         assert isinstance(conversations, WriteBehindStorage)
-        assert conversations.max_entries == 7 and conversations.max_pending == 28
+        assert conversations.max_entries == 7
+        # four times the cache, but never under one batch (or a healthy flow would force
+        # a flush every few writes)
+        assert conversations.max_pending == conversations.batch_size == 256
+    finally:
+        await store.close()
+    store = open_app_storage(f"sqlite:///{db}", hot_keys_max=100, conversation_cache=700)
+    try:
+        assert isinstance(store, RoutedStorage) and isinstance(store.durable, RoutedStorage)
+        conversations = store.durable.durable
+        assert isinstance(conversations, WriteBehindStorage)
+        assert conversations.max_pending == 2800
     finally:
         await store.close()
 
@@ -400,3 +411,61 @@ def test_serving_process_pins_before_the_app_builds_storage(
     monkeypatch.setattr(serve, "create_app", create_app)
     assert serve._serve_one(Settings.from_env({}), io.StringIO()) == 2
     assert order == ["pin", "create_app"]
+
+
+# =============================================================================================
+# Recovery under pressure, and close() during a long back-off
+# =============================================================================================
+
+
+async def test_drops_stop_soon_after_the_store_recovers_not_after_the_back_off(
+    db: Path,
+) -> None:
+    durable = BrokenWrites(str(db))
+    store = WriteBehindStorage(
+        durable,
+        prefixes=("conv:",),
+        max_entries=4,
+        max_pending=4,
+        batch_size=2,
+        flush_interval=0.01,
+        retry_min=NEVER,  # without early retries the flusher would sleep through the test
+        retry_max=NEVER,
+    )
+    try:
+        durable.failing = True
+        await store.set("conv:a", 0)
+        await eventually(lambda: store.flush_failures >= 1)
+        durable.failing = False  # the store works again; the flusher sleeps in its back-off
+        i = 0
+
+        async def writes_drain() -> bool:
+            nonlocal i
+            i += 1
+            await store.set(f"conv:u{i}", i)  # over the cap: a drop, and an early retry
+            await asyncio.sleep(0.05)
+            return store.pending == 0 or not store._failing
+
+        await eventually(writes_drain)
+        dropped = store.dropped
+        for j in range(20):  # healthy again: nothing more is dropped
+            await store.set(f"conv:w{j}", j)
+        assert store.dropped == dropped
+        await store.flush()
+        assert live_in_file(db)["conv:w19"] == "19"
+    finally:
+        await store.close()
+
+
+async def test_close_does_not_wait_out_a_long_back_off(db: Path) -> None:
+    durable = BrokenWrites(str(db))
+    store = WriteBehindStorage(
+        durable, prefixes=("conv:",), flush_interval=0.01, retry_min=NEVER, retry_max=NEVER
+    )
+    durable.failing = True
+    await store.set("conv:a", 1)
+    await eventually(lambda: store.flush_failures >= 1)
+    durable.failing = False  # back in service while the flusher sleeps for seconds
+    # close() must wake it rather than wait its back-off out; 20 s is a cap, not a timing.
+    await asyncio.wait_for(store.close(), 20)
+    assert live_in_file(db) == {"conv:a": "1"}

@@ -119,7 +119,9 @@ _SURNAMES = frozenset(
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗郑梁谢宋唐许韩冯邓曹彭曾肖董袁潘蔡蒋杜叶程苏魏"
     "吕丁沈姚卢姜崔钟谭陆汪范廖贾夏韦邹孟熊秦邱尹薛闫段雷侯陶黎贺顾毛郝龚邵钱严覃戴莫孔汤"
 )
-_NAME_CUES = frozenset("叫是名为")
+_NAME_CUES = frozenset("叫是名")
+# Where a clause opens: the start, punctuation, a space (not a digit: 3张|福州的发票).
+_CLAUSE_OPENERS = frozenset(" \t\n，,。.！!？?：:；;、~～…")
 
 
 def _rank(div: Division) -> int:
@@ -356,7 +358,7 @@ class PlaceResolver:
     def _given_name(text: str, p: int, after: str, found: list[PlaceMention]) -> bool:
         """Is the two-character name at p the given name of a person (surname at p - 1)?
 
-        Only where a name is introduced: after 叫/是/名/为, or opening the message or a clause;
+        Only where a name is introduced: after 叫/是/名, or opening the message or a clause;
         never when the surname character ends an earlier place (江苏|常州) or a place suffix
         follows (王|海南省 is a place after all)."""
         if found and found[-1].end >= p:
@@ -364,7 +366,7 @@ class PlaceResolver:
         if after and after in _SUFFIXES:
             return False
         cue = text[p - 2] if p >= 2 else ""
-        return not cue or cue in _NAME_CUES or not _is_cjk(cue)
+        return not cue or cue in _NAME_CUES or cue in _CLAUSE_OPENERS
 
     def _edge(self, ch: str) -> tuple[str, str]:
         return self._edges.get(ch, ("", ""))

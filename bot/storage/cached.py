@@ -13,7 +13,8 @@ conversations survive a restart.
 * ``get`` reads the LRU, then pending writes (including the batch being written), then the
   durable store. The LRU holds the newest value of each key in it, and every write that has
   not reached the durable store is in the pending map or the batch in flight, so a read sees
-  the last write at all times, also of keys already evicted from the LRU. A miss is read with
+  the last write at all times, also of keys already evicted from the LRU (unless that write
+  was dropped during an outage, below). A miss is read with
   the durable store's ``get_blocking`` when it has one (SQLite: one primary-key lookup on
   this thread, ~10 µs, instead of an aiosqlite round trip, ~70 µs of CPU and a suspension),
   else with ``get``.
@@ -21,7 +22,7 @@ conversations survive a restart.
   statements: they run under the flush lock after writing what is pending, and drop the keys
   they touched from the LRU (reads then go to the pending map or the durable store).
 * A failed flush keeps its entries pending (newer writes win), logs once per outage and is
-  retried with a growing delay (up to ``retry_max``). ``close`` writes everything still
+  retried with a growing delay (from ``retry_min`` up to ``retry_max``). ``close`` writes everything still
   pending, then closes the durable store.
 * Pending writes are capped by ``max_pending`` (default four times ``max_entries``, at least
   ``batch_size``), so an outage of the durable store cannot take the worker's memory. While
@@ -29,10 +30,12 @@ conversations survive a restart.
   (least recently written keys first; a batch that failed goes back in front, as the oldest,
   so at most ``max_pending`` writes wait, plus the batch being written). Drops are counted in
   ``dropped``, logged once per outage, and the line that says flushing works again tells how
-  many the outage dropped. A dropped key leaves the LRU too, so it reads what the durable
-  store has (its value from before the dropped writes, or none), as after a restart:
+  many the outage dropped. A dropped key leaves the LRU too, so it reads an older value:
+  the one in a batch being written, else what the durable store has (or none), as after a restart:
   conversations are not worth the worker. Over the cap while flushes work (a burst), nothing
-  is dropped: the flusher is woken at once and drains ``batch_size`` per round.
+  is dropped: the flusher is woken at once and drains ``batch_size`` per round. A drop also
+  cuts the retry delay short (at most one early retry per ``_PRESSURE_RETRY`` seconds), so
+  drops stop within that time once the store works again instead of after ``retry_max``.
 
 Only for state that one process owns: nothing tells this cache that another process wrote
 the durable store. Keys outside ``prefixes`` go straight through to the durable store.
@@ -58,6 +61,9 @@ log = logging.getLogger(__name__)
 # (JSON text, or None for a deletion; time.time() deadline or None)
 _Entry = tuple[str | None, float | None]
 _DELETED: _Entry = (None, None)
+# While writes are being dropped, retry the durable store this often at most, whatever the
+# back-off: dropping is the costly side, a failed attempt the cheap one.
+_PRESSURE_RETRY = 0.5
 
 
 class WriteBehindStorage(Storage):
@@ -72,6 +78,7 @@ class WriteBehindStorage(Storage):
         flush_interval: float = 0.05,
         batch_size: int = 256,
         retry_max: float = 5.0,
+        retry_min: float = 0.5,
         max_pending: int | None = None,
     ) -> None:
         if max_pending is None:
@@ -82,9 +89,10 @@ class WriteBehindStorage(Storage):
             or max_pending < 1
             or flush_interval <= 0
             or retry_max <= 0
+            or retry_min <= 0
         ):
             raise ValueError(
-                "max_entries, batch_size, max_pending, flush_interval, retry_max must be > 0"
+                "max_entries, batch_size, max_pending, flush_interval, retry_min/max must be > 0"
             )
         self.durable = durable
         # A durable store that can read without a round trip (SQLite) serves misses that way.
@@ -94,6 +102,7 @@ class WriteBehindStorage(Storage):
         self.flush_interval = flush_interval
         self.batch_size = batch_size
         self.retry_max = retry_max
+        self.retry_min = min(retry_min, retry_max)  # the first back-off after a failure
         self.max_pending = max_pending
         self._cache: OrderedDict[str, tuple[str, float | None]] = OrderedDict()
         # Least recently written first: the order of batches, and of drops over the cap.
@@ -103,6 +112,7 @@ class WriteBehindStorage(Storage):
         self._wake = asyncio.Event()
         self._flusher: asyncio.Task[None] | None = None
         self._failing = False
+        self._last_attempt = 0.0  # monotonic time of the last flush attempt
         self._closed = False
         self.flushes = 0  # batches written
         self.flush_failures = 0
@@ -124,8 +134,12 @@ class WriteBehindStorage(Storage):
         pending[key] = entry
         pending.move_to_end(key)
         waiting = len(pending)
-        if waiting > self.max_pending and self._failing:
-            self._drop_over_cap()
+        if self._failing:
+            # Backing off: only the cap matters, and a drop may call for an early retry.
+            if waiting > self.max_pending:
+                self._drop_over_cap()
+                if time.monotonic() - self._last_attempt >= _PRESSURE_RETRY:
+                    self._wake.set()
         elif waiting >= self.batch_size or waiting > self.max_pending:
             self._wake.set()  # a full batch, or a burst over the cap: write now
         self._ensure_flusher()
@@ -160,9 +174,9 @@ class WriteBehindStorage(Storage):
     async def _flush_loop(self) -> None:
         delay = self.flush_interval
         while self._pending and not self._closed:
-            if self._failing:  # back off, however many writes wait
-                await asyncio.sleep(delay)
-            elif len(self._pending) < self.batch_size:
+            if self._failing or len(self._pending) < self.batch_size:
+                # Back off while failing (cut short by close() or by writes being dropped),
+                # else wait for the interval or a full batch.
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(delay):
                         await self._wake.wait()
@@ -172,10 +186,11 @@ class WriteBehindStorage(Storage):
             if await self._flush_round():
                 delay = self.flush_interval
             else:
-                delay = min(max(delay * 2, 0.5), self.retry_max)
+                delay = min(max(delay * 2, self.retry_min), self.retry_max)
 
     async def _flush_round(self) -> bool:
         """Write one batch; False (logged once per outage) when the durable store failed."""
+        self._last_attempt = time.monotonic()
         try:
             async with self._lock:
                 await self._write_batch()
@@ -354,6 +369,11 @@ class WriteBehindStorage(Storage):
                     async with self._lock:
                         while self._pending:
                             await self._write_batch()
+                    if self._dropped_in_outage:  # the outage ended with the shutdown
+                        log.warning(
+                            "write-behind flush works again at close",
+                            extra={"dropped": self._dropped_in_outage},
+                        )
                     break
                 except Exception as exc:
                     if attempt == 2:

@@ -59,10 +59,10 @@ HOT_KEYS_MAX = 64_000
 # answer without reading SQLite, the others with one primary-key lookup (~10 µs); every
 # changed conversation costs one row of a batched upsert (~25 µs of CPU in aiosqlite's thread).
 CONVERSATION_CACHE = 10_000
-# While SQLite fails, at most this many times CONVERSATION_CACHE conversation writes wait in
-# memory (the oldest beyond that are dropped): those still cached cost nothing more, the others
-# ~0.7 KB each, so at most ~25 MiB more at the default, and only during the outage.
-_PENDING_PER_CACHED = 4
+# While SQLite fails, at most four times CONVERSATION_CACHE conversation writes wait in memory
+# (WriteBehindStorage's default max_pending; the oldest beyond are dropped): those still cached
+# cost nothing more, the others ~0.7 KB each, so at most ~25 MiB more at the default, and only
+# during the outage.
 # Keys under these go to the write-behind cache; retry claims and the other hot ones to memory.
 _CACHED_PREFIXES = ("conv:",)
 _OTHER_MEMORY_PREFIXES = tuple(p for p in HOT_PREFIXES if p not in (*_CACHED_PREFIXES, "dedup:"))
@@ -318,10 +318,7 @@ def open_app_storage(
         claims = MemoryStorage(max_keys=hot_keys_max)
         others = MemoryStorage(max_keys=hot_keys_max)
         conversations = WriteBehindStorage(
-            durable,
-            prefixes=_CACHED_PREFIXES,
-            max_entries=conversation_cache,
-            max_pending=_PENDING_PER_CACHED * conversation_cache,
+            durable, prefixes=_CACHED_PREFIXES, max_entries=conversation_cache
         )
         # dedup: → claims; reply:, csq:, lock:, … → others; conv: → the write-behind cache;
         # everything else passes through that cache straight to the file.
