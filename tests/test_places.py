@@ -539,3 +539,16 @@ def test_moving_verb_with_le_cues_a_weak_name(
 @pytest.mark.parametrize("text", ["吃了开封菜", "中午吃了大同", "看了开封"])
 def test_le_without_a_moving_verb_cues_nothing(resolver: PlaceResolver, text: str) -> None:
     assert resolver.resolve(normalize(text)).cities == []
+
+
+@pytest.mark.parametrize(
+    ("text", "city"),
+    [
+        ("沉阳断缴", "沈阳市"),
+        ("郑洲断缴三个月", "郑州市"),
+        ("杭洲补缴", "杭州市"),
+        ("福洲欠费了", "福州市"),
+    ],
+)
+def test_typos_before_lapse_words(resolver: PlaceResolver, text: str, city: str) -> None:
+    assert resolver.resolve(normalize(text)).cities == [city]

@@ -494,7 +494,7 @@ WORKDAYS = [
     ("2026-10-09", 1, "2026-10-10", ()),  # make-up Saturday
     ("2026-09-24", 1, "2026-09-28", ()),  # Mid-Autumn 09-25..27
     ("2026-09-28", 0, "2026-09-28", ()),
-    ("2026-12-24", 10, "2027-01-07", (2027,)),  # 2027 unpublished: weekends only
+    ("2026-12-24", 10, "2027-01-08", (2027,)),  # 2027 unpublished: weekends and 元旦 off
     ("2027-03-05", 5, "2027-03-12", (2027,)),
 ]
 # fmt: on
@@ -510,7 +510,16 @@ def test_add_working_days(start: str, days: int, expected: str, fallback: tuple[
 def test_check_working_day() -> None:
     assert check_working_day(date(2026, 10, 1)) == (False, False)
     assert check_working_day(date(2026, 10, 10)) == (True, False)
-    assert check_working_day(date(2027, 1, 1)) == (True, True)  # fallback ignores holidays
+    # 2027 is not published yet: weekends and the statutory holidays, flagged as a guess
+    assert check_working_day(date(2027, 1, 1)) == (False, True)  # 元旦, a Friday
+    assert check_working_day(date(2027, 2, 5)) == (False, True)  # 除夕
+    assert check_working_day(date(2027, 2, 8)) == (False, True)  # 初三, a Monday
+    assert check_working_day(date(2027, 2, 9)) == (True, True)
+    assert check_working_day(date(2027, 4, 5)) == (False, True)  # 清明, a Monday
+    assert check_working_day(date(2027, 5, 3)) == (True, True)  # 劳动节 is 5-1 and 5-2 only
+    assert check_working_day(date(2027, 6, 9)) == (False, True)  # 端午
+    assert check_working_day(date(2027, 9, 15)) == (False, True)  # 中秋
+    assert check_working_day(date(2027, 10, 1)) == (False, True)
     with pytest.raises(ValueError):
         add_working_days(date(2026, 1, 1), -1)
 
@@ -521,9 +530,10 @@ TIMELINES = [
     ("2026-09-28", None, "2026-10-16", "2026-10-23", "2026-10-23", "2026-11-13", ()),
     ("2026-09-28", "南京市", "2026-10-16", "2026-10-23", "2026-11-27", "2026-11-27", ()),
     ("2026-09-28", "郑州市", "2026-10-16", "2026-10-23", "2026-12-28", "2026-12-28", ()),
-    ("2026-12-24", None, "2027-01-07", "2027-01-14", "2027-01-14", "2027-02-04", (2027,)),
-    ("2026-12-01", None, "2026-12-15", "2026-12-22", "2026-12-22", "2027-01-12", (2027,)),
-    ("2026-12-01", "南京市", "2026-12-15", "2026-12-22", "2027-01-26", "2027-01-26", (2027,)),
+    # 2027 unpublished: weekends and statutory days off (元旦 01-01; 春节 02-05..08)
+    ("2026-12-24", None, "2027-01-08", "2027-01-15", "2027-01-15", "2027-02-09", (2027,)),
+    ("2026-12-01", None, "2026-12-15", "2026-12-22", "2026-12-22", "2027-01-13", (2027,)),
+    ("2026-12-01", "南京市", "2026-12-15", "2026-12-22", "2027-01-27", "2027-01-27", (2027,)),
 ]
 # fmt: on
 
