@@ -1,10 +1,19 @@
 """Paying arrears after a lapse: whether, how, how much, late fees."""
 
-from decimal import Decimal
+from dataclasses import dataclass
 
 from bot.dialog.figures import explain, figure
 from bot.dialog.types import Figure, Part, Reply, Turn
-from bot.policy import LapseCause, back_payment, fmt_money, fmt_rate, late_fee
+from bot.policy import (
+    LapseCause,
+    LateFee,
+    MoneyRange,
+    Provenance,
+    back_payment,
+    fmt_number,
+    fmt_rate,
+    late_fee,
+)
 from intents.base import Intent
 
 _AMOUNT_WORDS = ("多少钱", "多少", "金额", "怎么算", "算一下", "费用", "补多少")
@@ -52,7 +61,6 @@ async def handle(turn: Turn) -> Reply:
             figures.append(
                 figure("back_payment_amount", "补缴金额", result.amount.display, result)
             )
-            remember["arrears"] = result.amount.rounded[0]
         estimate = any(p.kind == "national" for p in result.provenance)
     # "能补吗" is answered by whether and how; "多少钱" by the amount.
     answer.insert(len(answer) if asks_amount else 0, _situation(turn, cause))
@@ -87,65 +95,102 @@ def _situation(turn: Turn, cause: LapseCause) -> Part:
     return Part("back_payment/general")
 
 
+@dataclass(frozen=True)
+class _Computed:
+    """A figure's basis and sources when it is computed here from a policy result."""
+
+    basis: str
+    provenance: tuple[Provenance, ...]
+
+
 def _late_fee_reply(turn: Turn, cause: LapseCause) -> Reply:
     s = turn.slots
     if cause is LapseCause.EMPLOYER:
         return Reply(answer=(Part("back_payment/late_fee_employer"),))
-    arrears = s.arrears
+    # The arrears: as the user stated them, else the back payment we compute (a range: the
+    # contribution rate is a range), never one end of it.
+    arrears = MoneyRange(s.arrears, s.arrears) if s.arrears is not None else None
     shown: tuple[Part, ...] = ()  # the arrears we computed, said before the late fee
     figures: tuple[Figure, ...] = ()
     if arrears is None and s.months is not None:
         bp = back_payment(s.months, city=turn.ctx.city(s.city), base=s.base)
+        fields = {"place": s.city or "", "months": s.months, "rate": fmt_rate(bp.rate)}
         if bp.amount is not None:
-            arrears = bp.amount.rounded[0]
-            fields = {"place": s.city or "", "months": s.months, "amount": bp.amount.display}
-            shown = (Part("back_payment/amount", fields),)
+            arrears = bp.amount
+            shown = (Part("back_payment/amount", {**fields, "amount": bp.amount.display}),)
             figures = (figure("back_payment_amount", "补缴金额", bp.amount.display, bp),)
+        else:
+            shown = (Part("back_payment/amount_need_base", fields),)
     if arrears is None:
         rule = (explain("late_fee_personal"), explain("no_late_fee_employer"))
-        if "months" not in turn.asked:
+        if s.months is None and "months" not in turn.asked:
             return Reply(
                 answer=(*rule, Part("back_payment/ask_months_fee")), ask="months", estimate=True
             )
-        return Reply(answer=rule, estimate=True)
+        if s.months is not None and "base" not in turn.asked:
+            # The months are known, the base is not (no city default): one number makes it exact.
+            formula = Part("back_payment/amount_formula", shown[0].fields) if shown else None
+            return Reply(
+                answer=(*rule, *((formula,) if formula else ()), Part("back_payment/ask_base")),
+                ask="base",
+                estimate=True,
+            )
+        return Reply(answer=(*rule, *shown), estimate=True)
     if s.days is None:
         if "days" not in turn.asked:
             return Reply(
                 answer=(*shown, Part("back_payment/ask_days")),
                 figures=figures,
                 ask="days",
-                remember={"arrears": arrears},
                 estimate=bool(figures),
             )
-        per_day = late_fee(arrears, 1, cause)
+        per_day = late_fee(arrears.low, 1, cause)
+        daily = arrears.scale(per_day.daily_rate)
         return Reply(
             answer=(
                 Part(
                     "back_payment/late_fee_per_day",
-                    {"arrears": _plain(arrears), "per_day": _plain(per_day.amount)},
+                    {"arrears": _range(arrears), "per_day": _range(daily)},
                 ),
             ),
-            figures=(figure("late_fee_per_day", "每天滞纳金", per_day.display, per_day),),
+            figures=(
+                figure(
+                    "late_fee_per_day",
+                    "每天滞纳金",
+                    daily.display,
+                    _fee_basis(per_day, arrears, 1),
+                ),
+            ),
             estimate=True,
         )
-    fee = late_fee(arrears, s.days, cause)
+    fee = late_fee(arrears.low, s.days, cause)  # the rule, notes and sources (owed: see above)
+    total = arrears.scale(fee.daily_rate * s.days)
     notes = tuple(explain(k, {"city": s.city or "当地"}) for k in fee.notes)
     return Reply(
         answer=(
+            *shown,
             Part(
                 "back_payment/late_fee",
-                {"fee_text": f"{_plain(arrears)}元欠费逾期{s.days}天约{fee.display}"},
+                {"fee_text": f"{_range(arrears)}元欠费逾期{s.days}天约{total.display}"},
             ),
             *notes,
         ),
-        figures=(figure("late_fee", "滞纳金", fee.display, fee),),
-        remember={"arrears": arrears},
+        figures=(
+            *figures,
+            figure("late_fee", "滞纳金", total.display, _fee_basis(fee, arrears, s.days)),
+        ),
         estimate=True,
     )
 
 
-def _plain(value: Decimal) -> str:
-    return fmt_money(value).removesuffix("元")
+def _fee_basis(fee: LateFee, arrears: MoneyRange, days: int) -> _Computed:
+    pct = fmt_number(fee.daily_rate * 100)
+    return _Computed(f"{_range(arrears)}元 × {pct}%/天 × {days}天", fee.provenance)
+
+
+def _range(amount: MoneyRange) -> str:
+    """'3200.00–3840.00' or '3200.00' (yuan, without the unit), rounded once, here."""
+    return amount.display.removesuffix("元")
 
 
 INTENT = Intent(

@@ -83,9 +83,35 @@ async def test_late_fee_follow_up_uses_the_same_arrears(bot: Pipeline) -> None:
     ask = await bot.respond("u", "滞纳金呢?", today=TODAY)
     assert ask.intent == "back_payment" and "多少天" in ask.text
     answer = await say(bot, "30天")
-    expected = late_fee(Decimal("3200.00"), 30, LapseCause.UNKNOWN).display
-    assert expected == "48.00元"
-    assert expected in answer
+    # The arrears are a range (the rate is 10%–12%), and so is the fee: both ends, not one.
+    low = late_fee(Decimal("3200"), 30, LapseCause.UNKNOWN).display
+    high = late_fee(Decimal("3840"), 30, LapseCause.UNKNOWN).display
+    assert (low, high) == ("48.00元", "57.60元")
+    assert f"{low.removesuffix('元')}–{high}" in answer
+
+
+async def test_late_fee_without_a_city_base_asks_for_it_then_uses_it(bot: Pipeline) -> None:
+    first = await say(bot, "灵活就业断缴3个月，滞纳金怎么算")
+    assert "断了几个月" not in first  # the months were given
+    assert "缴费基数" in first and first.count("基数") <= 3
+    await say(bot, "在广州")
+    assert "逾期多少天" in await say(bot, "基数5000")
+    answer = await say(bot, "60天")
+    low = late_fee(Decimal("1500"), 60, LapseCause.UNKNOWN).display
+    high = late_fee(Decimal("1800"), 60, LapseCause.UNKNOWN).display
+    assert f"{low.removesuffix('元')}–{high}" in answer  # 45.00–54.00元
+
+
+async def test_an_invited_detail_is_read_with_the_question_it_completes(bot: Pipeline) -> None:
+    # The answer invites the payment date ("告诉我补缴的日期…") without asking outright.
+    assert "日期" in await say(bot, "深圳医保断了2个月，住院还能报吗")
+    answer = await bot.respond("u", "12月1日补缴", today=TODAY)
+    assert answer.intent == "lapse_effects"
+    assert "2026年12月1日补缴" in answer.text and "恢复" in answer.text
+    # A city given while the bot waits for the base keeps the question open.
+    assert "基数" in await say(bot, "我每月医保划入多少", user="b")
+    await say(bot, "北京", user="b")
+    assert "120.00元" in await say(bot, "6000", user="b")  # 6000 × 2%
 
 
 async def test_after_a_transfer_answer_how_long_is_progress_for_the_same_places(

@@ -157,7 +157,9 @@ class Dialog:
             hint = BY_ID[state.last_intent].extra.get("topic", "")
             again = self._understand(f"{hint} {u.text}") if hint else u
             intent = again.intent if again.intent != "out_of_scope" else state.last_intent
-            return intent, merge(remembered, own, keep_numbers=True), False
+            # "北京" while we wait for the base: a detail of the pending question, read with it
+            answered = intent == state.pending_intent
+            return intent, merge(remembered, own, keep_numbers=True), answered
         same_family = any(u.intent in fam and state.last_intent in fam for fam in NUMBER_FAMILIES)
         return u.intent, merge(remembered, own, keep_numbers=same_family), False
 
@@ -181,17 +183,37 @@ class Dialog:
         state.slots = slots_to_json(slots)
         state.followups = followups
         state.choices = dict(reply.choices)
-        if reply.ask:
+        ask = reply.ask or _invited(reply, turn)
+        if ask:
             if state.pending_intent != turn.intent:
                 state.asked = []
-            state.pending_intent, state.pending_slot = turn.intent, reply.ask
+            state.pending_intent, state.pending_slot = turn.intent, ask
             state.pending_text = turn.text[:200]
-            state.asked = [*state.asked, reply.ask]
+            state.asked = [*state.asked, ask]
         else:
             state.pending_intent = state.pending_slot = None
             state.pending_text = ""
             state.asked = []
         state.last_intent = turn.intent
+
+
+# Sentences that invite one more detail ("告诉我补缴日期，我帮你算出哪天恢复报销") make the
+# reply wait for it like a question: "12月1日补缴" next is read with the question it completes.
+_INVITATIONS = {
+    "explain/payment_date_needed": "date",
+    "explain/need_base": "base",
+    "back_payment/amount_need_base": "base",
+    "explain/sex_needed": "gender",
+}
+
+
+def _invited(reply: Reply, turn: Turn) -> str | None:
+    """The slot a reply invites without asking for it (and the turn does not know)."""
+    for part in (*reply.answer, *reply.steps):
+        slot = _INVITATIONS.get(part.key)
+        if slot is not None and getattr(turn.slots, slot) is None:
+            return slot
+    return None
 
 
 _FOCUS = (
