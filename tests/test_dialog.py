@@ -8,7 +8,14 @@ import pytest
 from bot.dialog.render import MAX_BYTES, Rendered, render_reply, templates
 from bot.dialog.types import Part, Reply
 from bot.pipeline import Pipeline
-from bot.policy import LapseCause, back_payment, late_fee
+from bot.policy import (
+    LapseCause,
+    Scheme,
+    back_payment,
+    fmt_number,
+    late_fee,
+    reimbursement_cap,
+)
 from bot.settings import Settings
 from bot.storage import open_storage
 from region_data.city_policy import default_city_policies
@@ -76,6 +83,25 @@ async def test_a_new_question_on_the_same_topic_is_not_read_with_the_pending_one
     # A bare city still answers the question we asked, read together with it.
     assert "哪个城市" in await say(bot, "医保卡超过封顶线了怎么办", user="v")
     assert "封顶" in await say(bot, "北京", user="v")
+
+
+async def test_a_follow_up_asks_the_last_question_again_about_its_own_place(
+    bot: Pipeline,
+) -> None:
+    first = await bot.respond("u", "深圳医保一年最多报多少", today=TODAY)
+    assert first.intent == "reimbursement"
+    beijing = await bot.respond("u", "那北京呢", today=TODAY)
+    assert beijing.intent == "reimbursement"
+    cap = reimbursement_cap(Scheme.EMPLOYEE, city=default_city_policies().city("北京市"))
+    assert cap.amount is not None and cap.provenance[0].kind == "city"
+    assert f"{fmt_number(cap.amount / 10000)}万元" in beijing.text  # 北京's own cap
+    # A follow-up naming one end of a move keeps the other end and the question (how long).
+    await say(bot, "从福州转到北京要多久", user="t")
+    again = await bot.respond("t", "那转到上海呢", today=TODAY)
+    assert again.intent == "transfer_progress" and "从福州市转出" in again.text
+    # Clear words of another topic change it: "那补缴呢" after a lapse question.
+    await say(bot, "深圳断了4个月有什么影响", user="l")
+    assert (await bot.respond("l", "那补缴呢", today=TODAY)).intent == "back_payment"
 
 
 async def test_late_fee_follow_up_uses_the_same_arrears(bot: Pipeline) -> None:
@@ -245,6 +271,7 @@ def test_state_json_round_trips_every_field() -> None:
         asked=["destination"],
         followups={"1": "x"},
         choices={"1": "y"},
+        last_text="从福州转到北京要多久",
     )
     data = full.to_json()
     assert set(data) == {f.name for f in dataclasses.fields(ConversationState)}

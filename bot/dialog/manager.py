@@ -54,6 +54,8 @@ PLACE_SLOTS = (
     "provinces",
 )
 NUMBER_SLOTS = ("months", "days", "years", "base", "arrears", "cause", "date", "day_of_month")
+# Keyword evidence with which a follow-up like "那补缴呢" opens another topic.
+_NEW_TOPIC_EVIDENCE = 3.0
 # A follow-up that leans on the previous message: "那…", "…呢", "还有…".
 _ELLIPTIC = re.compile(r"^(那|那么|那要|还有|另外|然后|如果|要是)|呢[?]?$")
 # Understanding a text and reading its entities are pure, and a deadline burst repeats the same
@@ -99,14 +101,19 @@ class Dialog:
             norm = normalize(text)
             entities = self._extract(norm, today)
         understanding = self._understand(text)
-        intent, slots, answered = self._decide(state, understanding, entities)
+        intent, slots, leans_on = self._decide(state, understanding, entities)
         # The same topic again keeps what we asked already (never ask twice), but only an
-        # answer to our question is read with it: a new question stands on its own.
+        # answer to our question, or a follow-up leaning on the last one, is read with it:
+        # a new question stands on its own.
         resumed = intent == state.pending_intent
         asked = frozenset(state.asked) if resumed else frozenset()
-        if answered and state.pending_text and state.pending_text != norm:
-            # "福州" alone says nothing about what was asked: read it with the question.
-            norm = f"{state.pending_text} {norm}"
+        context = state.pending_text if leans_on == "pending" else ""
+        if leans_on == "last":
+            context = state.last_text
+        if context and context != norm:
+            # "福州" alone says nothing about what was asked, nor "那北京呢" about what of
+            # Beijing: read it with the question it completes (its places win in the slots).
+            norm = f"{context} {norm}"
         turn = Turn(
             intent,
             norm,
@@ -146,22 +153,32 @@ class Dialog:
     # -- deciding what the message is about -------------------------------------------------
     def _decide(
         self, state: ConversationState, u: Understanding, e: Entities
-    ) -> tuple[str, Slots, bool]:
-        """The intent and slots of this turn, and whether it answers the question we asked."""
+    ) -> tuple[str, Slots, str]:
+        """The intent and slots of this turn, and what it leans on: "pending" (it answers the
+        question we asked), "last" (a follow-up to the last question: "那北京呢"), or ""."""
         own = slots_from(u, e)
         remembered = slots_from_json(state.slots)
         own = _bare_number(state.pending_slot, u.text, own)
         if state.pending_intent and _answers_pending(state.pending_slot, u, own):
-            return state.pending_intent, merge(remembered, own, keep_numbers=True), True
-        if state.last_intent and _is_elliptic(u):
-            hint = BY_ID[state.last_intent].extra.get("topic", "")
-            again = self._understand(f"{hint} {u.text}") if hint else u
-            intent = again.intent if again.intent != "out_of_scope" else state.last_intent
-            # "北京" while we wait for the base: a detail of the pending question, read with it
-            answered = intent == state.pending_intent
-            return intent, merge(remembered, own, keep_numbers=True), answered
+            return state.pending_intent, merge(remembered, own, keep_numbers=True), "pending"
         same_family = any(u.intent in fam and state.last_intent in fam for fam in NUMBER_FAMILIES)
-        return u.intent, merge(remembered, own, keep_numbers=same_family), False
+        if state.last_intent and _is_elliptic(u):
+            # "那北京呢", "居民医保呢", "那转到上海呢": the last question again, about this. Only
+            # clear evidence of another topic ("那补缴呢") changes the subject.
+            weak = u.classification.ranking[0].keyword < _NEW_TOPIC_EVIDENCE
+            keep = weak or u.intent in (state.last_intent, "out_of_scope", "greeting")
+            intent = u.intent
+            if keep:
+                # Read with the last question, the follow-up's words pick the facet: "那要多久"
+                # after a transfer asks about its progress, "那北京呢" the same thing again.
+                context = state.last_text or BY_ID[state.last_intent].extra.get("topic", "")
+                again = self._understand(f"{context} {u.text}") if context else u
+                intent = again.intent if again.intent != "out_of_scope" else state.last_intent
+            # "北京" while we wait for the base: a detail of the pending question, read with it
+            leans_on = "pending" if intent == state.pending_intent else "last" if keep else ""
+            merged = merge(remembered, own, keep_numbers=True)
+            return intent, _other_end_kept(remembered, own, merged), leans_on
+        return u.intent, merge(remembered, own, keep_numbers=same_family), ""
 
     async def _handle(self, turn: Turn) -> Reply:
         handler = BY_ID[turn.intent].handler
@@ -195,6 +212,7 @@ class Dialog:
             state.pending_text = ""
             state.asked = []
         state.last_intent = turn.intent
+        state.last_text = turn.text[-200:]  # what a follow-up "那北京呢" leans on
 
 
 # Sentences that invite one more detail ("告诉我补缴日期，我帮你算出哪天恢复报销") make the
@@ -325,6 +343,32 @@ def slots_from(u: Understanding, e: Entities) -> Slots:
         date=e.dates[0] if e.dates else None,
         day_of_month=e.day_of_month,
     )
+
+
+def _other_end_kept(old: Slots, new: Slots, merged: Slots) -> Slots:
+    """A follow-up naming one end of a move keeps the other: "从福州转到北京" then
+    "那转到上海呢" is 福州 → 上海, and "那从厦门转呢" is 厦门 → 北京."""
+    if new.destination and not new.origin and old.origin:
+        return dataclasses.replace(
+            merged,
+            origin=old.origin,
+            origin_province=old.origin_province,
+            city=old.origin,
+            province=old.origin_province,
+            provinces=tuple(
+                dict.fromkeys(p for p in (old.origin_province, new.destination_province) if p)
+            ),
+        )
+    if new.origin and not new.destination and old.destination:
+        return dataclasses.replace(
+            merged,
+            destination=old.destination,
+            destination_province=old.destination_province,
+            provinces=tuple(
+                dict.fromkeys(p for p in (new.origin_province, old.destination_province) if p)
+            ),
+        )
+    return merged
 
 
 def merge(old: Slots, new: Slots, keep_numbers: bool) -> Slots:

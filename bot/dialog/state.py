@@ -22,6 +22,7 @@ class ConversationState:
     asked: list[str] = field(default_factory=list)
     followups: dict[str, str] = field(default_factory=dict)  # "1" → rendered section text
     choices: dict[str, str] = field(default_factory=dict)  # "1" → the menu's question
+    last_text: str = ""  # the last question (normalised), read with "那北京呢" after it
 
     @classmethod
     def from_json(cls, data: Any) -> ConversationState:
@@ -45,6 +46,7 @@ class ConversationState:
             "asked": self.asked,
             "followups": self.followups,
             "choices": self.choices,
+            "last_text": self.last_text,
         }
 
 
