@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.dialog.render import MAX_BYTES, Rendered, render_reply, templates
+from bot.dialog.render import MAX_BYTES, Rendered, render_part, render_reply, templates
 from bot.dialog.types import Part, Reply
 from bot.pipeline import Pipeline
 from bot.policy import (
@@ -102,6 +102,25 @@ async def test_a_follow_up_asks_the_last_question_again_about_its_own_place(
     # Clear words of another topic change it: "那补缴呢" after a lapse question.
     await say(bot, "深圳断了4个月有什么影响", user="l")
     assert (await bot.respond("l", "那补缴呢", today=TODAY)).intent == "back_payment"
+
+
+async def test_a_short_number_after_a_question_is_a_detail_of_it(bot: Pipeline) -> None:
+    await say(bot, "深圳医保一年最多报多少")
+    answer = await bot.respond("u", "我刚参保3个月", today=TODAY)  # not a lapse of 3 months
+    assert answer.intent == "reimbursement"
+    cap = reimbursement_cap(
+        Scheme.EMPLOYEE, city=default_city_policies().city("深圳市"), continuous_months=3
+    )
+    assert cap.amount is not None
+    assert f"{fmt_number(cap.amount / 10000)}万元" in answer.text
+
+
+async def test_personal_numbers_in_a_message_get_a_privacy_note(bot: Pipeline) -> None:
+    note = render_part(Part("common/privacy_note"))
+    answer = await say(bot, "我身份证号是350102199001011234帮我查下医保余额")
+    assert note in answer and "350102199001011234" not in answer
+    assert note in await say(bot, "我电话13812345678，医保断了怎么办", user="p")
+    assert note not in await say(bot, "医保断了3个月怎么办", user="q")
 
 
 async def test_late_fee_follow_up_uses_the_same_arrears(bot: Pipeline) -> None:

@@ -28,6 +28,7 @@ from bot.dialog.context import Context
 from bot.dialog.render import render_part, render_reply
 from bot.dialog.state import ConversationState, clear_state, load_state, save_state
 from bot.dialog.types import Answer, Part, Reply, Slots, Turn
+from bot.logs import redact
 from bot.memo import RepeatMemo
 from bot.nlu.entities import Entities, extract, place_roles
 from bot.nlu.normalize import normalize
@@ -54,6 +55,7 @@ PLACE_SLOTS = (
     "provinces",
 )
 NUMBER_SLOTS = ("months", "days", "years", "base", "arrears", "cause", "date", "day_of_month")
+_PRIVACY_NOTE = Part("common/privacy_note")
 # Keyword evidence with which a follow-up like "那补缴呢" opens another topic.
 _NEW_TOPIC_EVIDENCE = 3.0
 # A follow-up that leans on the previous message: "那…", "…呢", "还有…".
@@ -130,6 +132,9 @@ class Dialog:
             reply = PRIVATE_ONLY_REPLY  # records for a group member key could never be delivered
         else:
             reply = await self._handle(turn)
+        if redact(text) != text:
+            # An ID-card, phone or bank-card number in the message: we never need one, say so.
+            reply = dataclasses.replace(reply, answer=(*reply.answer, _PRIVACY_NOTE))
         if compact:
             hidden = private_amounts(turn.slots, entities)
             rendered = render_compact(reply, hidden, _focus(turn.text))
@@ -162,7 +167,7 @@ class Dialog:
         if state.pending_intent and _answers_pending(state.pending_slot, u, own):
             return state.pending_intent, merge(remembered, own, keep_numbers=True), "pending"
         same_family = any(u.intent in fam and state.last_intent in fam for fam in NUMBER_FAMILIES)
-        if state.last_intent and _is_elliptic(u):
+        if state.last_intent and (_is_elliptic(u) or _is_detail(u, own)):
             # "那北京呢", "居民医保呢", "那转到上海呢": the last question again, about this. Only
             # clear evidence of another topic ("那补缴呢") changes the subject.
             weak = u.classification.ranking[0].keyword < _NEW_TOPIC_EVIDENCE
@@ -296,6 +301,14 @@ def _is_elliptic(u: Understanding) -> bool:
         return False
     weak = u.intent == "out_of_scope" and u.classification.ranking[0].keyword < 2.0
     return weak or bool(_ELLIPTIC.search(u.text))
+
+
+def _is_detail(u: Understanding, own: Slots) -> bool:
+    """A short number with no topic of its own: a detail of the last question ("我刚参保3个月"
+    after a question about the cap, "交了18年" after one about the years)."""
+    if len(u.text) > 12 or u.places.mentions or u.classification.ranking[0].keyword >= 3.0:
+        return False
+    return any(getattr(own, name) is not None for name in ("months", "years", "base", "days"))
 
 
 def slots_from(u: Understanding, e: Entities) -> Slots:
