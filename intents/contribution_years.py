@@ -11,10 +11,12 @@ from bot.policy import (
     ExplanationKey,
     Provenance,
     Sex,
+    YearsShortfall,
     contribution_years_shortfall,
     fmt_number,
     is_estimate,
 )
+from bot.policy.payment import COMMON_CITY_REQUIRED_YEARS
 from intents.base import Intent
 
 # The user wants a number for their own case: worth asking for the years they have paid.
@@ -146,7 +148,17 @@ async def handle(turn: Turn) -> Reply:
     if rule is None:
         # Only the national reference is known: the verdict itself must say it is a reference.
         verdict += "_reference"
-    answer = [Part(f"contribution_years/{verdict}", {**fields, **numbers}), *deemed]
+    answer = [Part(f"contribution_years/{verdict}", {**fields, **numbers})]
+    common_short = any(c.short > 0 for c in result.common_rule)
+    if result.common_rule:
+        # No rule of the city's own: 15 years alone could wrongly say "enough" where the
+        # city asks 男25/女20, so both references are given and the city's own rule is named.
+        answer.append(_common_rule_part(result, paid))
+        if city:
+            answer.append(Part("contribution_years/check_city_rule", {"place": city}))
+        else:
+            answer.append(Part("contribution_years/check_rule_unknown_place"))
+    answer += deemed
     if rule and sex is None:
         answer.append(Part("contribution_years/city_rule", fields))
     if result.min_actual_years:
@@ -157,15 +169,23 @@ async def handle(turn: Turn) -> Reply:
     skip = {ExplanationKey.SEX_NEEDED, ExplanationKey.REQUIRED_YEARS_REFERENCE}
     if high == 0:
         skip |= {ExplanationKey.NEED_BASE, ExplanationKey.YEARS_ENOUGH}
-    answer += [Part(f"explain/{k}", fields) for k in result.notes if k not in skip]
+    notes = [k for k in result.notes if k not in skip]
+    if common_short and ExplanationKey.PAY_UP_IN_ONE_GO not in notes:
+        notes.append(ExplanationKey.PAY_UP_IN_ONE_GO)
+    answer += [Part(f"explain/{k}", fields) for k in notes]
 
     basis = render_part(Part("contribution_years/basis_short", numbers))
     short_value = f"{numbers['short']}年" if high else "0年（已够）"
+    reference = f"（按{required}年参考）" if result.common_rule else ""
+    label = f"还差缴费年限{reference}"
     figures: list[Figure] = [
-        figure("years_short", "还差缴费年限", short_value, _Basis(basis, result.provenance[:1]))
+        figure("years_short", label, short_value, _Basis(basis, result.provenance[:1]))
     ]
+    if result.common_rule:
+        figures.append(_common_rule_figure(result, paid))
     if result.cost is not None and high > 0:
-        figures.append(figure("years_cost", "一次性补足约需", result.cost.display, result))
+        cost = result.cost.display
+        figures.append(figure("years_cost", f"一次性补足约需{reference}", cost, result))
     return Reply(
         answer=tuple(answer),
         figures=tuple(figures),
@@ -173,6 +193,76 @@ async def handle(turn: Turn) -> Reply:
         materials=materials,
         check=check,
         estimate=is_estimate(result),
+    )
+
+
+_SEX_WORD = {Sex.MALE: "男性", Sex.FEMALE: "女性"}
+_SEX_SHORT = {Sex.MALE: "男", Sex.FEMALE: "女"}
+
+
+def _common_verdict(short: Decimal) -> str:
+    if short > 0:
+        return render_part(
+            Part("contribution_years/common_verdict_short", {"short": fmt_number(short)})
+        )
+    return render_part(Part("contribution_years/common_verdict_enough"))
+
+
+def _common_rule_part(result: YearsShortfall, paid: str) -> Part:
+    """The same years against 男25/女20: for the user's sex, or for both while it is unknown."""
+    entries = result.common_rule
+    if len(entries) == 1:
+        (one,) = entries
+        fields = {"sex": _SEX_WORD[one.sex], "required": one.required, "paid": paid}
+        if one.short > 0:
+            return Part(
+                "contribution_years/common_one_short", {**fields, "short": fmt_number(one.short)}
+            )
+        return Part("contribution_years/common_one_enough", fields)
+    by_sex = {e.sex: e for e in entries}
+    male, female = by_sex[Sex.MALE], by_sex[Sex.FEMALE]
+    if male.short == female.short == 0:
+        return Part(
+            "contribution_years/common_both_enough",
+            {"male": male.required, "female": female.required, "paid": paid},
+        )
+    return Part(
+        "contribution_years/common_both",
+        {
+            "male": male.required,
+            "female": female.required,
+            "male_verdict": _common_verdict(male.short),
+            "female_verdict": _common_verdict(female.short),
+        },
+    )
+
+
+def _common_rule_figure(result: YearsShortfall, paid: str) -> Figure:
+    rule = "、".join(f"{_SEX_SHORT[e.sex]}{e.required}年" for e in result.common_rule)
+    values = [
+        f"{fmt_number(e.short)}年" if e.short > 0 else "0年（已够）" for e in result.common_rule
+    ]
+    if len(values) == 1:
+        value = values[0]
+    else:
+        value = "、".join(
+            f"{_SEX_SHORT[e.sex]}{v}" for e, v in zip(result.common_rule, values, strict=True)
+        )
+    basis = "；".join(
+        render_part(
+            Part(
+                "contribution_years/basis_short",
+                {"required": f"{_SEX_SHORT[e.sex]}{e.required}", "paid": paid},
+            )
+        )
+        for e in result.common_rule
+    )
+    source = COMMON_CITY_REQUIRED_YEARS.provenance
+    return figure(
+        "years_short_common",
+        f"还差缴费年限（按不少城市的{rule}）",
+        value,
+        _Basis(basis, (source,)),
     )
 
 

@@ -1,16 +1,84 @@
 """Consequences of a lapse: benefits, waiting period, continuous years, money already paid."""
 
+import re
+from calendar import monthrange
+from datetime import date
+
 from bot.dialog.figures import explain, figure, fmt_date
+from bot.dialog.render import render_part
 from bot.dialog.types import Figure, Part, Reply, Turn
-from bot.policy import LapseBucket, LapseCause, Scheme, benefit_resumption
+from bot.policy import (
+    ExplanationKey,
+    LapseBucket,
+    LapseCause,
+    Resumption,
+    Scheme,
+    benefit_resumption,
+    is_estimate,
+)
+from bot.policy.lapse import ResidentLatePayment, resident_late_payment
 from intents.base import Intent
 
+K = ExplanationKey
 _SUMMARY = {
     LapseBucket.UP_TO_3: "lapse_effects/summary_short",
     LapseBucket.THREE_TO_6: "lapse_effects/summary_mid",
     LapseBucket.OVER_6: "lapse_effects/summary_long",
 }
 _CIVIC = ("买房", "购房", "摇号", "落户", "积分", "上学", "入学")
+
+# What a narrow question asks about, checked in this order; the words of the first that occur
+# decide. A question with a broad word ("有什么影响") gets the whole picture instead.
+_FOCUS_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("kept", ("白交", "白缴", "还在", "作废", "算数", "还算", "还认", "浪费")),
+    ("years", ("清零", "连续", "重新算", "重新计算", "累计", "年限")),
+    ("account", ("个人账户", "刷卡", "能用", "买药", "进钱")),
+    ("resume", ("恢复", "生效", "多久能", "什么时候能", "等待期", "等多久", "要等", "再补")),
+    ("cap", ("额度", "封顶", "最高")),
+    ("claims", ("报销", "看病", "住院", "门诊", "自费")),
+)
+_BROAD_WORDS = ("影响", "后果", "会怎样", "会怎么样", "有什么问题", "区别", "要紧")
+# The explanation keys that answer each narrow question (in the policy result's order).
+_RESUME_KEYS = frozenset(
+    {
+        K.BACK_PAY_MOST_PLACES,
+        K.BACK_PAY_THEN_WAIT,
+        K.MAY_RE_ENROL_AS_NEW,
+        K.RESUME_MONTH_AFTER_PAYMENT,
+        K.EMPLOYER_BACK_PAYS,
+        K.RETROACTIVE_REIMBURSEMENT,
+        K.RESIDENT_WINDOW_WAIT,
+        K.RESIDENT_NEXT_PERIOD,
+        K.PAYMENT_DATE_NEEDED,
+    }
+)
+_FOCUS_KEYS: dict[str, frozenset[K]] = {
+    "kept": frozenset({K.PAID_MONEY_KEPT, K.CONTINUOUS_YEARS_RESET}),
+    "years": frozenset({K.CONTINUOUS_YEARS_RESET, K.CAP_MAY_DROP, K.PAID_MONEY_KEPT}),
+    "account": frozenset({K.ACCOUNT_USABLE_NO_CREDIT}),
+    "resume": _RESUME_KEYS,
+    "cap": frozenset({K.CAP_MAY_DROP, K.CONTINUOUS_YEARS_RESET}),
+    "claims": _RESUME_KEYS | {K.BENEFITS_STOP_NEXT_MONTH},
+}
+# The sentence that answers each narrow question, said first.
+_LEAD_KEYS: dict[str, tuple[K, ...]] = {
+    "kept": (K.PAID_MONEY_KEPT,),
+    "years": (K.CONTINUOUS_YEARS_RESET, K.PAID_MONEY_KEPT),
+    "account": (K.ACCOUNT_USABLE_NO_CREDIT,),
+    "resume": (K.RESUME_MONTH_AFTER_PAYMENT, K.BACK_PAY_THEN_WAIT),
+    "cap": (K.CAP_MAY_DROP,),
+    "claims": (K.BENEFITS_STOP_NEXT_MONTH,),
+}
+# "明年4月再补": a month without a day, which the date parser leaves alone.
+_CN_MONTH = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_MONTH |= {"十": 10, "十一": 11, "十二": 12}
+_MONTH_RE = re.compile(
+    r"(?P<year>今年|明年|后年|(?P<y>20[0-9]{2})年)?"
+    r"(?<![0-9个多几十])(?P<m>1[0-2]|0?[1-9]|十[一二]?|[一二三四五六七八九])月份?"
+    r"(?![0-9一二三四五六七八九十]|日|号|底|末)"
+)
+_NEXT_MONTH = ("下个月", "下月")
+_PAY_WORDS = ("补", "交", "缴")
 
 
 def _scheme(value: str | None) -> Scheme:
@@ -22,25 +90,19 @@ def _scheme(value: str | None) -> Scheme:
 
 
 async def handle(turn: Turn) -> Reply:
-    """What a lapse means for this person: by its length, scheme, cause and city."""
+    """What a lapse means for this person: by its length, scheme, cause and city.
+
+    A narrow question ("之前交的白交了吗", "补上多久能报") gets its own answer, not the whole
+    picture again; residents get the residents' rules (no personal account, the city's dated
+    deadline where there is one).
+    """
     s = turn.slots
-    months = s.months
-    extra = (Part("lapse_effects/other_effects"),) if any(w in turn.text for w in _CIVIC) else ()
-    if months is None or months <= 0:
-        # Answer what can be answered now; the length of the lapse refines it, so ask for it
-        # once at the end instead of before answering.
-        ask = None if "months" in turn.asked else "months"
-        answer = [*_lead(turn.text), Part("lapse_effects/summary_general")]
-        answer += [explain(k) for k in ("paid_money_kept", "account_usable_no_credit")]
-        answer = _first_of_each(answer)  # a lead sentence is not said twice
-        answer += [*extra, *((Part("lapse_effects/ask_more"),) if ask else ())]
-        return Reply(
-            answer=tuple(answer),
-            steps=(Part("lapse_effects/steps"),),
-            check=(Part("lapse_effects/check"),),
-            estimate=True,
-            ask=ask,
-        )
+    months = s.months if s.months and s.months > 0 else None
+    focus = _focus(turn.text)
+    if s.scheme == "resident":
+        return _resident(turn, months, focus)
+    if months is None:
+        return _unknown_length(turn, focus)
     result = benefit_resumption(
         _scheme(s.scheme),
         months,
@@ -50,60 +112,307 @@ async def handle(turn: Turn) -> Reply:
     )
     wait = _wait_text(result.waiting_months, result.waiting_days)
     common = {"city": s.city or "当地", "wait": wait, "resume_from": fmt_date(result.resume_from)}
-    answer = [Part(_SUMMARY[result.bucket], {"place": s.city or "", "months": months})]
-    if _is_general(turn.text):  # "之前交的还在吗": that answer goes first
-        answer.insert(0, explain("paid_money_kept"))
-    figures: list[Figure] = [figure("waiting_period", "等待期", wait, result)]
-    if result.resume_from is not None and s.date is not None:
+    keys = list(result.explanation_keys)
+    if K.BACK_PAY_MOST_PLACES in keys and K.RESUME_MONTH_AFTER_PAYMENT in keys:
+        keys.remove(K.RESUME_MONTH_AFTER_PAYMENT)  # the first already says "次月恢复"
+    if focus is not None:
+        # The narrow answer first, and only what belongs to it.
+        keys = [k for k in keys if k in _FOCUS_KEYS[focus]]
+        keys = [k for k in _LEAD_KEYS[focus] if k in keys] + keys
+        if focus == "kept" and K.CONTINUOUS_YEARS_RESET in keys:
+            # "白交了吗": not lost, but continuity is; said as the caveat to that answer.
+            keys.remove(K.CONTINUOUS_YEARS_RESET)
+        if focus == "cap" and not result.continuous_years_reset:
+            keys.append(K.CAP_MAY_DROP)
+        answer = [explain(k, common) for k in keys]
+        if focus in ("cap", "years") and not result.continuous_years_reset:
+            answer.insert(0 if focus == "years" else len(answer), Part("lapse_effects/no_reset"))
+        if focus == "kept" and result.continuous_years_reset:
+            answer.append(Part("lapse_effects/kept_but_reset", {"months": months}))
+        if focus in ("resume", "claims"):
+            # The date just given ("12月1日补缴") is answered first, else after the lead.
+            at = 0 if turn.entities.dates else 1
+            answer[at:at] = _resume_parts(result, s.date)
+    else:
+        answer = [Part(_SUMMARY[result.bucket], {"place": s.city or "", "months": months})]
+        answer += _resume_parts(result, s.date)
+        answer += [explain(k, common) for k in keys]
+    answer = _civic(turn.text) + answer
+    shows_wait = focus in (None, "resume", "claims")
+    return Reply(
+        answer=_unique(answer),
+        figures=tuple(_resumption_figures(result, wait, s.date)) if shows_wait else (),
+        steps=(Part("lapse_effects/steps"),) if shows_wait else (),
+        check=(Part("lapse_effects/check"),),
+        remember={"months": months},
+        estimate=is_estimate(result),
+    )
+
+
+def _unknown_length(turn: Turn, focus: str | None) -> Reply:
+    """Answer what can be answered now; the length of the lapse refines it, so ask for it
+    once at the end (only where the length changes the answer)."""
+    lead = [explain(k) for k in _LEAD_KEYS[focus]] if focus else []
+    if focus == "years":
+        # Whether continuity restarts depends on the length: the bands, then what is kept.
+        lead = [Part("lapse_effects/summary_general"), explain(K.PAID_MONEY_KEPT)]
+    if focus in ("kept", "account"):
+        # Whether money paid is kept, or the account usable, does not depend on the length.
+        return Reply(answer=_unique(lead), check=(Part("lapse_effects/check"),), estimate=True)
+    if focus == "resume":
+        lead = [explain(K.RESUME_MONTH_AFTER_PAYMENT)]
+    ask = None if "months" in turn.asked else "months"
+    answer = [*lead, Part("lapse_effects/summary_general")]
+    if focus is None:
+        answer += [explain(K.PAID_MONEY_KEPT), explain(K.ACCOUNT_USABLE_NO_CREDIT)]
+    answer = _civic(turn.text) + answer
+    if ask:
+        answer.append(Part("lapse_effects/ask_more"))
+    return Reply(
+        answer=_unique(answer),
+        steps=(Part("lapse_effects/steps"),),
+        check=(Part("lapse_effects/check"),),
+        estimate=True,
+        ask=ask,
+    )
+
+
+# --- residents ------------------------------------------------------------------------------
+
+
+def _resident(turn: Turn, months: int | None, focus: str | None) -> Reply:
+    """Residents' scheme: paid by the year, no personal account; the city's dated late-payment
+    rule where the region data has one, else the national practice (said to be an estimate)."""
+    s = turn.slots
+    policy = turn.ctx.city(s.city)
+    paid_from, paid_to = _payment_period(turn)
+    late = resident_late_payment(turn.today, city=policy, paid_from=paid_from, paid_to=paid_to)
+    result = (
+        benefit_resumption(Scheme.RESIDENT, months, city=policy, payment_date=s.date)
+        if months
+        else None
+    )
+    reset = result is not None and result.continuous_years_reset
+    rule = _resident_rule_parts(late, s.city, turn.today)
+    kept = [Part("lapse_effects/resident_paid_kept")]
+    if reset:
+        kept.append(Part("lapse_effects/kept_but_reset", {"months": months}))
+    if focus == "kept":
+        answer = kept
+    elif focus == "years":
+        if result is None:
+            first = [Part("lapse_effects/continuity_bands")]  # it depends on the length
+        else:
+            first = [] if reset else [Part("lapse_effects/no_reset")]
+        answer = [*first, *kept]
+        if reset:
+            answer.append(explain(K.CAP_MAY_DROP))
+    elif focus == "account":
+        answer = [Part("lapse_effects/resident_no_account"), *rule]
+    elif focus == "cap":
+        answer = [explain(K.CAP_MAY_DROP), *([explain(K.CONTINUOUS_YEARS_RESET)] if reset else [])]
+    elif focus == "claims":
+        answer = [explain(K.BENEFITS_STOP_NEXT_MONTH), *rule]
+    elif focus == "resume":
+        answer = rule
+    else:
+        answer = [*rule, *kept, explain(K.BENEFITS_STOP_NEXT_MONTH)]
+        if result is not None and result.bucket is LapseBucket.OVER_6 and not late.city_rule:
+            answer.append(explain(K.RESIDENT_NEXT_PERIOD))
+        if reset:
+            answer.append(explain(K.CAP_MAY_DROP))
+    shows_rule = focus not in ("kept", "years", "cap")
+    if shows_rule and late.resume_from is None:
+        answer.append(explain(K.PAYMENT_DATE_NEEDED))
+    answer = _civic(turn.text) + answer
+    figures = _resident_figures(late) if shows_rule else []
+    national = is_estimate(late) or (result is not None and is_estimate(result))
+    return Reply(
+        answer=_unique(answer),
+        figures=tuple(figures),
+        steps=(Part("lapse_effects/steps_resident"),) if shows_rule else (),
+        check=(Part("lapse_effects/check"),),
+        remember={"months": months} if months else {},
+        estimate=national if shows_rule else True,
+    )
+
+
+def _resident_rule_parts(late: ResidentLatePayment, city: str | None, today: date) -> list[Part]:
+    """The late-payment rule with its dates, and what a planned payment date means."""
+    parts: list[Part] = []
+    if late.city_rule and late.no_wait_before and late.waiting_days is not None:
+        before = late.no_wait_before
+        last = _day_before(before)
+        fields = {
+            "city": city or "当地",
+            "year": late.cover_year,
+            "before": fmt_date(before),
+            "last": f"{last.month}月{last.day}日",
+            "days": late.waiting_days,
+        }
+        parts.append(Part("lapse_effects/resident_city_rule", fields))
+        if late.this_year_passed and late.inputs.paid_from is None:
+            this_year = date(today.year, before.month, before.day)
+            passed = {"year": today.year, "before": fmt_date(this_year), "days": late.waiting_days}
+            parts.append(Part("lapse_effects/resident_city_passed", passed))
+    elif late.example_window and late.waiting_months is not None:
+        start, end = late.example_window
+        fields = {
+            "wait": f"{late.waiting_months}个月",
+            "year": start.year,
+            "start": f"{start.month}月{start.day}日",
+            "end": f"{end.month}月{end.day}日",
+        }
+        parts.append(Part("lapse_effects/resident_national", fields))
+    planned = _planned_payment_parts(late)
+    if late.inputs.paid_from is not None:
+        return [*planned, *parts]  # "明年4月再补呢": that answer first, the rule behind it
+    return [*parts, *planned]
+
+
+def _planned_payment_parts(late: ResidentLatePayment) -> list[Part]:
+    paid_from, paid_to = late.inputs.paid_from, late.inputs.paid_to
+    if paid_from is None or paid_to is None or late.resume_from is None:
+        return []
+    fields = {
+        "cover": paid_from.year,  # a payment counts for the cover year it falls in
+        "paid": _period_text(paid_from, paid_to),
+        "resume": _resume_text(late.resume_from, late.resume_by),
+        "before": fmt_date(late.no_wait_before),
+        "days": late.waiting_days or "",
+        "wait": f"{late.waiting_months}个月" if late.waiting_months else "",
+    }
+    if not late.city_rule:
+        return [Part("lapse_effects/planned_national", fields)]
+    low, high = late.paid_wait_days or (0, 0)
+    if high == 0:
+        # Measured against the cover year of the payment itself.
+        before = date(paid_to.year, late.no_wait_before.month, 1) if late.no_wait_before else None
+        return [Part("lapse_effects/planned_no_wait", {**fields, "before": fmt_date(before)})]
+    if low == high:
+        before = (
+            date(paid_from.year, late.no_wait_before.month, 1) if late.no_wait_before else None
+        )
+        return [Part("lapse_effects/planned_wait", {**fields, "before": fmt_date(before)})]
+    return [Part("lapse_effects/planned_straddles", fields)]
+
+
+def _resident_figures(late: ResidentLatePayment) -> list[Figure]:
+    if late.resume_from is not None:
+        # A planned payment: its resumption date, whose basis states the rule it rests on.
+        resume = _resume_text(late.resume_from, late.resume_by)
+        return [figure("resume_date", "恢复报销", resume, late)]
+    figures: list[Figure] = []
+    if late.city_rule and late.no_wait_before and late.waiting_days is not None:
+        last = fmt_date(_day_before(late.no_wait_before))
+        # Its basis already says how long later payers wait.
+        figures.append(
+            figure("no_wait_deadline", f"{late.cover_year}年度免等待期补缴截止", last, late)
+        )
+    elif late.waiting_months is not None:
+        figures.append(
+            figure("waiting_period", "补缴后等待期", f"{late.waiting_months}个月", late)
+        )
+    return figures
+
+
+def _payment_period(turn: Turn) -> tuple[date | None, date | None]:
+    """The day (or month) the user pays or plans to pay, if the conversation says."""
+    if turn.slots.date is not None:
+        return turn.slots.date, turn.slots.date
+    text = turn.text
+    if not any(w in text for w in _PAY_WORDS):
+        return None, None
+    today = turn.today
+    if any(w in text for w in _NEXT_MONTH):
+        year, month = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
+        return _whole_month(year, month)
+    match = None
+    for m in _MONTH_RE.finditer(text):
+        match = m  # the last month named is the one this message is about
+    if match is None:
+        return None, None
+    raw = match.group("m")
+    month = int(raw) if raw.isdigit() else _CN_MONTH[raw]
+    said = match.group("year")
+    if match.group("y"):
+        year = int(match.group("y"))
+    elif said:
+        year = today.year + {"今年": 0, "明年": 1, "后年": 2}[said]
+    else:
+        year = today.year if month >= today.month else today.year + 1
+    return _whole_month(year, month)
+
+
+def _whole_month(year: int, month: int) -> tuple[date, date]:
+    return date(year, month, 1), date(year, month, monthrange(year, month)[1])
+
+
+def _day_before(day: date) -> date:
+    return date.fromordinal(day.toordinal() - 1)
+
+
+def _period_text(first: date, last: date) -> str:
+    if first == last:
+        return fmt_date(first)
+    return f"{first.year}年{first.month}月"
+
+
+def _resume_text(first: date, last: date | None) -> str:
+    if last is None or last == first:
+        return fmt_date(first)
+    return render_part(
+        Part("lapse_effects/between", {"first": fmt_date(first), "last": fmt_date(last)})
+    )
+
+
+# --- shared ---------------------------------------------------------------------------------
+
+
+def _resume_parts(result: Resumption, paid: date | None) -> list[Part]:
+    if result.resume_from is None or paid is None:
+        return []
+    resume_text = fmt_date(result.resume_from)
+    if result.resume_by and result.resume_by != result.resume_from:
+        resume_text = f"{resume_text}至{fmt_date(result.resume_by)}之间"
+    return [
+        Part("lapse_effects/resume_date", {"paid": fmt_date(paid), "resume_text": resume_text})
+    ]
+
+
+def _resumption_figures(result: Resumption, wait: str, paid: date | None) -> list[Figure]:
+    figures = [figure("waiting_period", "等待期", wait, result)]
+    if result.resume_from is not None and paid is not None:
         resume_text = fmt_date(result.resume_from)
         if result.resume_by and result.resume_by != result.resume_from:
             resume_text = f"{resume_text}至{fmt_date(result.resume_by)}之间"
-        answer.append(
-            Part(
-                "lapse_effects/resume_date", {"paid": fmt_date(s.date), "resume_text": resume_text}
-            )
-        )
         figures.append(figure("resume_date", "恢复待遇", resume_text, result))
-    answer.extend(explain(key, common) for key in result.explanation_keys)
-    answer.extend(extra)
-    return Reply(
-        answer=tuple(answer),
-        figures=tuple(figures),
-        steps=(Part("lapse_effects/steps"),),
-        check=(Part("lapse_effects/check"),),
-        remember={"months": months},
-        estimate=any(p.kind == "national" for p in result.provenance),
-    )
+    return figures
 
 
-def _first_of_each(parts: list[Part]) -> list[Part]:
+def _focus(text: str) -> str | None:
+    """The one thing a narrow question asks; None for "有什么影响" and the like."""
+    if any(w in text for w in _BROAD_WORDS):
+        return None
+    return next((name for name, words in _FOCUS_WORDS if any(w in text for w in words)), None)
+
+
+def _civic(text: str) -> list[Part]:
+    """ "会影响买房吗": that answer, said first when the question names it."""
+    return [Part("lapse_effects/other_effects")] if any(w in text for w in _CIVIC) else []
+
+
+def _unique(parts: list[Part]) -> tuple[Part, ...]:
+    """Each sentence once: the same block (or the same words) is never said twice."""
+    seen: set[str] = set()
     kept: list[Part] = []
     for part in parts:
-        if all(part.key != k.key for k in kept):
-            kept.append(part)
-    return kept
-
-
-def _lead(text: str) -> list[Part]:
-    """The sentence that answers the question asked, to say first."""
-    if any(w in text for w in ("白交", "白缴", "还在", "作废", "算数", "还算")):
-        return [explain("paid_money_kept")]
-    if any(w in text for w in ("个人账户", "刷卡", "能用", "买药")):
-        return [explain("account_usable_no_credit")]
-    if any(w in text for w in ("恢复", "生效", "多久能", "什么时候能")):
-        return [explain("resume_month_after_payment"), explain("back_pay_then_wait")]
-    if any(w in text for w in ("额度", "封顶", "最高")):
-        return [explain("cap_may_drop")]
-    if any(w in text for w in ("报销", "看病", "住院", "门诊", "自费")):
-        return [explain("benefits_stop_next_month")]
-    return []
-
-
-def _is_general(text: str) -> bool:
-    """Questions whose answer does not depend on how long the lapse was."""
-    return any(
-        w in text for w in ("白交", "白缴", "还在", "作废", "算数", "个人账户", "能用", *_CIVIC)
-    )
+        text = render_part(part)
+        if text in seen:
+            continue
+        seen.add(text)
+        kept.append(part)
+    return tuple(kept)
 
 
 def _wait_text(months: tuple[int, int], days: tuple[int, int] | None) -> str:

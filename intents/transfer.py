@@ -2,57 +2,123 @@
 
 from bot.dialog.figures import explain
 from bot.dialog.types import Part, Reply, Turn
-from bot.policy import Place, Scheme, TransferKind, transfer_kind
+from bot.nlu.entities import place_roles
+from bot.nlu.places import PlaceResolver
+from bot.policy import (
+    BalanceHandling,
+    ExplanationKey,
+    Place,
+    Scheme,
+    TransferAssessment,
+    TransferKind,
+    transfer_kind,
+)
 from intents.base import Intent
 
 
 def places(turn: Turn) -> tuple[Place, Place] | None:
     """Origin and destination when the message (or the conversation) gives both."""
-    s = turn.slots
-    if s.origin and s.destination and s.origin_province and s.destination_province:
-        return Place(s.origin, s.origin_province), Place(s.destination, s.destination_province)
+    origin, destination = known_places(turn)
+    if origin is not None and destination is not None:
+        return origin, destination
     return None
 
 
-async def handle(turn: Turn) -> Reply:
-    """Which kind of transfer this is, what moves, and how to apply."""
+def known_places(turn: Turn) -> tuple[Place | None, Place | None]:
+    """Origin and destination as far as they are known.
+
+    The slots come first. A short answer to our question ("南京" after "从哪个城市转出？") is
+    read with the question it completes, but its place replaces the remembered ones in the
+    slots: the places of that whole text fill what the slots lack. Two provinces without a
+    city ("广东转到湖南") are read from the message itself.
+    """
     s = turn.slots
-    pair = places(turn)
-    answer: list[Part] = []
-    # Without both places the general rule still answers; ask once for what would refine it.
-    ask = "destination" if pair is None and "destination" not in turn.asked else None
-    offices = "转出地或转入地"
-    if pair is not None:
-        origin, destination = pair
-        scheme = Scheme.RESIDENT if s.scheme == "resident" else Scheme.EMPLOYEE
+    origin = Place(s.origin, s.origin_province) if s.origin and s.origin_province else None
+    destination = (
+        Place(s.destination, s.destination_province)
+        if s.destination and s.destination_province
+        else None
+    )
+    if origin is not None and destination is not None:
+        return origin, destination
+    if turn.asked & {"origin", "destination"}:
+        text = turn.text
+    elif len(set(s.provinces)) >= 2 and not s.city:
+        text = turn.understanding.text
+    else:
+        return origin, destination
+    read_origin, read_destination = _places_in_text(text)
+    if origin is None and read_origin != destination:
+        origin = read_origin
+    if destination is None and read_destination != origin:
+        destination = read_destination
+    return origin, destination
+
+
+def _places_in_text(text: str) -> tuple[Place | None, Place | None]:
+    mentions = PlaceResolver.default().mentions(text)
+    roles = place_roles(text, [(m.start, m.end) for m in mentions])
+    origin = destination = None
+    others: list[Place] = []
+    for m, role in zip(mentions, roles, strict=True):
+        place = Place(m.city, m.province)
+        if role == "origin" and origin is None:
+            origin = place
+        elif role == "destination" and destination is None:
+            destination = place
+        elif place not in others:
+            others.append(place)
+    if origin is None and destination is None:
+        if len(others) < 2:
+            return None, None
+        return others[0], others[1]
+    rest = [p for p in others if p not in (origin, destination)]
+    if origin is None and rest:
+        origin = rest[0]
+    elif destination is None and rest:
+        destination = rest[0]
+    return origin, destination
+
+
+def _name(place: Place) -> str:
+    return place.city or place.province
+
+
+async def handle(turn: Turn) -> Reply:
+    """Which kind of transfer this is, what moves, and how to apply (steps that match it)."""
+    s = turn.slots
+    resident = s.scheme == "resident"
+    scheme = Scheme.RESIDENT if resident else Scheme.EMPLOYEE
+    origin, destination = known_places(turn)
+    if origin is not None and destination is not None:
         result = transfer_kind(
-            origin, destination, province=turn.ctx.province(origin.province), scheme=scheme
+            origin,
+            destination,
+            province=turn.ctx.province(origin.province),
+            scheme=scheme,
+            origin_city=turn.ctx.city(origin.city),
         )
         fields = {
-            "origin": origin.city or "",
-            "destination": destination.city or "",
-            "province": (origin.province or "").removesuffix("省"),
+            "origin": _name(origin),
+            "destination": _name(destination),
+            "province": origin.province,
+            "note": _city_note(result),
+            "offices": f"{_name(origin)}或{_name(destination)}",
         }
-        answer.extend(_kind_parts(result.kind, result.explanation_keys, fields))
-        offices = f"{origin.city}或{destination.city}"
-    elif s.city:
-        answer.append(Part("transfer/general"))
-        answer.append(Part("transfer/one_place", {"place": s.city}))
-    elif s.province == "广东省":
-        answer.append(Part("transfer/guangdong"))
-    else:
-        answer.append(Part("transfer/general"))
-    if s.scheme == "resident" or "居民" in turn.text or "新农合" in turn.text:
-        answer.append(Part("transfer/resident"))
-    if ask:
-        answer.append(Part("transfer/ask_places"))
+        if result.kind is TransferKind.SAME_CITY:
+            return Reply(answer=(Part("transfer/same_city", fields),), estimate=True)
+        return _reply(_kind_parts(result, fields), _steps(result, fields, resident))
+    return _reply(*_one_or_no_place(turn, origin, destination, resident))
+
+
+def _reply(
+    answer: list[Part], steps: tuple[Part, ...], ask: str | None = None, ask_part: str = ""
+) -> Reply:
+    if ask_part:
+        answer.append(Part(ask_part))
     return Reply(
         answer=tuple(answer),
-        steps=(
-            Part("transfer/steps_online"),
-            Part("transfer/steps_offline", {"offices": offices}),
-            Part("transfer/flow"),
-        ),
+        steps=steps,
         materials=(Part("transfer/materials"),),
         check=(Part("transfer/check"),),
         estimate=True,
@@ -60,19 +126,108 @@ async def handle(turn: Turn) -> Reply:
     )
 
 
-def _kind_parts(
-    kind: TransferKind, keys: tuple[object, ...], fields: dict[str, str]
-) -> list[Part]:
-    if kind is TransferKind.SAME_CITY:
-        return [Part("transfer/same_city", fields)]
-    if kind is TransferKind.CROSS_PROVINCE:
-        return [
-            Part("transfer/cross_province", fields),
-            explain("old_place_stopped_no_arrears"),
-        ]
+def _one_or_no_place(
+    turn: Turn, origin: Place | None, destination: Place | None, resident: bool
+) -> tuple[list[Part], tuple[Part, ...], str | None, str]:
+    """The general rule (residents' when the scheme is residents'), what the one known place
+    adds, and the one question that would refine it: only the place still missing."""
+    s = turn.slots
+    fields = {"origin": "转出地", "destination": "新参保城市", "province": "本省", "note": ""}
+    single = len(set(s.provinces)) <= 1
+    guangdong = s.province == "广东省" and not s.city and single
+    answer: list[Part] = []
+    if resident:
+        answer.append(Part("transfer/resident_general"))
+    elif guangdong:
+        answer.append(Part("transfer/guangdong"))
+    else:
+        answer.append(Part("transfer/general"))
+    flow = "flow_resident" if resident else "flow_usable" if guangdong else "flow"
+    if destination is not None:
+        answer.append(Part("transfer/to_place", {"place": _name(destination)}))
+        missing, ask_part = "origin", "transfer/ask_origin"
+        fields["destination"] = _name(destination)
+    elif origin is not None:
+        answer.append(Part("transfer/from_place", {"place": _name(origin)}))
+        missing, ask_part = "destination", "transfer/ask_destination"
+        fields["origin"] = _name(origin)
+    else:
+        if s.city:
+            answer.append(Part("transfer/one_place", {"place": s.city}))
+        missing, ask_part = "destination", "transfer/ask_places"
+    # A city that pays the balance to the person's bank (南京) says so, and the flow follows;
+    # a lone city of unknown role may be the origin.
+    maybe_origin = origin.city if origin else None if destination else s.city
+    city = turn.ctx.city(maybe_origin)
+    to_bank = city.balance_to_bank_working_days if city and not resident else None
+    if to_bank is not None and city is not None:
+        fields.update(origin=city.name, note=to_bank.provenance.note)
+        answer.append(Part("transfer/to_bank" if origin else "transfer/to_bank_if_origin", fields))
+        flow = "flow_to_bank" if origin else flow
+    if guangdong:
+        online = Part("transfer/steps_online_intra", {"province": "广东省"})
+    else:
+        online = Part("transfer/steps_online")
+    offline = "steps_offline_resident" if resident else "steps_offline"
+    steps = (
+        online,
+        Part(f"transfer/{offline}", {"offices": "转出地或转入地"}),
+        Part(f"transfer/{flow}", fields),
+    )
+    if missing in turn.asked:
+        return answer, steps, None, ""
+    return answer, steps, missing, ask_part
+
+
+def _city_note(result: TransferAssessment) -> str:
+    if result.balance is not BalanceHandling.TO_BANK_ACCOUNT:
+        return ""
+    return next(p.note for p in result.provenance if p.kind == "city")
+
+
+def _kind_parts(result: TransferAssessment, fields: dict[str, str]) -> list[Part]:
+    """The kind of move and what happens to the balance, by the rule that applies."""
+    cross = result.kind is TransferKind.CROSS_PROVINCE
+    balance = result.balance
+    if balance is BalanceHandling.NO_PERSONAL_ACCOUNT:
+        key = "resident_cross" if cross else "resident_intra"
+        return [Part(f"transfer/{key}", fields), explain("old_place_stopped_no_arrears")]
+    if balance is BalanceHandling.TO_BANK_ACCOUNT:
+        head = "cross_province_to_bank" if cross else "intra_province"
+        parts = [Part(f"transfer/{head}", fields), Part("transfer/to_bank", fields)]
+        if cross:
+            return [*parts, explain("old_place_stopped_no_arrears")]
+        rest = (k for k in result.explanation_keys if k is not ExplanationKey.CITY_BALANCE_TIMING)
+        return [*parts, *(explain(k, {"city": fields["origin"]}) for k in rest)]
+    if cross:
+        return [Part("transfer/cross_province", fields), explain("old_place_stopped_no_arrears")]
     parts = [Part("transfer/intra_province", fields)]
-    parts.extend(explain(key, {"city": fields["origin"]}) for key in keys)
+    parts.extend(explain(key, {"city": fields["origin"]}) for key in result.explanation_keys)
     return parts
+
+
+_FLOWS = {
+    BalanceHandling.MOVES: "flow",
+    BalanceHandling.TO_BANK_ACCOUNT: "flow_to_bank",
+    BalanceHandling.USABLE_ACROSS_CITIES: "flow_usable",
+    BalanceHandling.DEPENDS_ON_PROVINCE: "flow_varies",
+    BalanceHandling.NO_PERSONAL_ACCOUNT: "flow_resident",
+}
+
+
+def _steps(result: TransferAssessment, fields: dict[str, str], resident: bool) -> tuple[Part, ...]:
+    """Steps for this kind of move: the cross-province application only across provinces, and
+    the balance only where it really moves."""
+    if result.kind is TransferKind.CROSS_PROVINCE:
+        online = Part("transfer/steps_online")
+    else:
+        online = Part("transfer/steps_online_intra", {"province": result.inputs.origin.province})
+    offline = "steps_offline_resident" if resident else "steps_offline"
+    return (
+        online,
+        Part(f"transfer/{offline}", fields),
+        Part(f"transfer/{_FLOWS[result.balance]}", fields),
+    )
 
 
 INTENT = Intent(

@@ -1,13 +1,76 @@
 """How long a transfer takes, when the balance arrives, and how to follow its progress."""
 
+import re
+from datetime import date
+
 from bot.dialog.figures import explain, figure, fmt_date
-from bot.dialog.types import Part, Reply, Turn
+from bot.dialog.types import Figure, Part, Reply, Turn
+from bot.nlu.entities import cn_to_number
 from bot.policy import Place, TransferKind, classify_transfer, transfer_timeline
+from bot.policy import national as nat
+from bot.policy.transfer import (
+    TimelineStep,
+    TransferStage,
+    TransferTimeline,
+    applied_on_from_elapsed,
+    transfer_stage,
+)
 from intents.base import Intent
+
+# "申请了一个月了", "交了材料两周了", "办了20天了", "一个半月了", "都10个工作日了", "两周前":
+# a length of time that has already passed since the application.
+_ELAPSED = re.compile(
+    r"(?P<n>\d+|[一二两三四五六七八九十]+|半)(?P<ge>个)?(?P<half>半)?多?"
+    r"(?P<unit>工作日|月|星期|礼拜|周|天)多?(?P<tail>了|前|以前|之前)?"
+)
+# The length must be about the application ("申请了", "交了材料", "转出去", "办了"), not
+# about something else ("断缴两个月了"), and said as past: "…了", "…前", or "申请了…".
+_APPLIED = re.compile(r"申请|提交|递交|交了|交材料|办了|办理|转出|转移|转了|等了")
+_WAITING = re.compile(r"还没|没到|没收到|没转过来|没动静|没反应")
+_DONE = re.compile(r"(申请|提交|递交|交|办|转|等)了|已经|已")
+_CLAUSE_BREAK = re.compile(r"[,.!?;:，。！？；：]")
+_MAX_DAYS = 3 * 366  # beyond this it is not a pending transfer
+_CHECK_WORDS = ("还没", "没到", "没收到", "一直", "超过", "没动静", "没反应")
+
+
+def applied_from_text(text: str, today: date) -> date | None:
+    """The application day when the message says how long ago it was, else None."""
+    for m in _ELAPSED.finditer(text):
+        unit, raw, half = m.group("unit"), m.group("n"), m.group("half") is not None
+        if unit == "月" and m.group("ge") is None:
+            continue  # "3月" is March, not three months
+        before = _CLAUSE_BREAK.split(text[max(0, m.start() - 12) : m.start()])[-1]
+        after = _CLAUSE_BREAK.split(text[m.end() : m.end() + 8])[0]
+        tail = m.group("tail")
+        about = (
+            _APPLIED.search(before)
+            or (tail in ("前", "以前", "之前") and _APPLIED.search(after))
+            or (tail == "了" and _WAITING.search(after))  # "一个半月了还没到账"
+        )
+        if not about or (tail is None and not _DONE.search(before)):
+            continue  # "要一个月吗" asks about the future; "断缴两个月了" is another matter
+        if raw == "半":
+            if half or unit != "月":
+                continue
+            months, days = 0, 15
+        else:
+            count = cn_to_number(raw)
+            if count is None or count != int(count):
+                continue
+            months, days = (int(count), 15 if half else 0) if unit == "月" else (0, int(count))
+        if unit in ("星期", "礼拜", "周"):
+            days *= 7
+        if months * 31 + days > _MAX_DAYS:
+            continue
+        if unit == "工作日":
+            return applied_on_from_elapsed(today, working_days=days)
+        return applied_on_from_elapsed(today, months=months, days=days)
+    return None
 
 
 async def handle(turn: Turn) -> Reply:
-    """Time limits, and the dates they mean for this application in real working days."""
+    """Time limits, and the dates they mean for this application in real working days; when
+    the user applied some time ago, where the application stands today and what to do now."""
     s = turn.slots
     kind = TransferKind.CROSS_PROVINCE
     if s.origin and s.destination and s.origin_province and s.destination_province:
@@ -16,51 +79,133 @@ async def handle(turn: Turn) -> Reply:
         )
     if kind is TransferKind.SAME_CITY:
         return Reply(answer=(Part("transfer_progress/same_city"),))
-    origin_name = s.origin or s.city
+    # A lone city that is the destination ("转到南京要多久") is not where the money leaves.
+    origin_name = s.origin or (s.city if s.city != s.destination else None)
     origin = turn.ctx.city(origin_name)
-    applied = s.date if s.date is not None and s.date <= turn.today else turn.today
+    elapsed = applied_from_text(turn.text, turn.today)
+    if elapsed is not None and elapsed <= turn.today:
+        applied, approx = elapsed, True
+    elif s.date is not None and s.date <= turn.today:
+        applied, approx = s.date, False
+    else:
+        applied, approx = turn.today, False
     timeline = transfer_timeline(applied, kind=kind, origin=origin)
-    from_text = f"从{origin_name}转出，" if origin_name else ""
-    answer = [
-        Part("transfer_progress/answer"),
-        Part(
-            "transfer_progress/dates",
-            {
-                "from_text": from_text,
-                "applied": "今天" if applied == turn.today else fmt_date(applied),
-                "origin_done": fmt_date(timeline.origin_done_by),
-                "process_done": fmt_date(timeline.process_done_by),
-                "balance_by": fmt_date(timeline.balance_by),
-                "balance_latest": fmt_date(timeline.balance_latest),
-                "follow_up": fmt_date(timeline.follow_up_on),
-            },
-        ),
-    ]
-    city_notes = [p.note for p in timeline.provenance if p.kind == "city"]
-    if city_notes and origin_name:
-        answer.append(
-            Part("transfer_progress/city_timing", {"city": origin_name, "note": city_notes[0]})
+    fields = {
+        "from_text": f"从{origin_name}转出，" if origin_name else "",
+        "city": origin_name or "",
+        "applied": "今天"
+        if applied == turn.today
+        else ("约" if approx else "") + fmt_date(applied),
+        "origin_done": fmt_date(timeline.origin_done_by),
+        "process_done": fmt_date(timeline.process_done_by),
+        "balance_by": fmt_date(timeline.balance_by),
+        "balance_latest": fmt_date(timeline.balance_latest),
+        "follow_up": fmt_date(timeline.follow_up_on),
+        "process_days": nat.CROSS_PROVINCE_WORKING_DAYS.value,
+        "slow_days": nat.BALANCE_WORKING_DAYS.value[1],
+        "note": _city_note(timeline),
+    }
+    # Only a platform of a city in the conversation is named (Beijing has its own).
+    beijing = "北京市" in (s.origin, s.destination, s.city)
+    channels: tuple[Part, ...] = (Part("transfer_progress/steps"),)
+    if beijing:
+        channels += (Part("transfer_progress/steps_beijing"),)
+    if applied < turn.today:
+        stage = transfer_stage(timeline, turn.today)
+        to_bank = origin is not None and origin.balance_to_bank_working_days is not None
+        answer, steps = _standing(timeline, stage, fields, to_bank=to_bank)
+        return Reply(
+            answer=(*answer, *_calendar(timeline)),
+            figures=_figures(timeline, with_process=True),
+            steps=steps,
+            check=channels,
+            estimate=True,
+            # Remember the day, so a follow-up ("南京转上海的") counts from it too.
+            remember={"date": applied} if approx else {},
         )
-    if timeline.calendar_fallback:
-        years = "、".join(f"{y}年" for y in timeline.fallback_years)
-        answer.append(explain("calendar_fallback", {"wait": years}))
-    if any(w in turn.text for w in ("还没", "没到", "没收到", "一直", "超过")):
-        answer.append(Part("transfer_progress/slow"))
-    figures = (
-        figure("origin_done_by", "转出地办结", fmt_date(timeline.origin_done_by), timeline),
-        figure(
-            "balance_by",
-            "余额到账",
-            f"{fmt_date(timeline.balance_by)}–{fmt_date(timeline.balance_latest)}",
-            timeline,
-        ),
-    )
+    answer = [Part("transfer_progress/answer"), Part("transfer_progress/dates", fields)]
+    if timeline.balance_step.is_range:
+        answer.append(Part("transfer_progress/balance_range", fields))
+    elif timeline.follow_up_on > timeline.balance_by:
+        answer.append(Part("transfer_progress/balance_on", fields))
+    else:
+        answer.append(Part("transfer_progress/balance_on_check", fields))
+    if timeline.city_balance and origin_name:
+        answer.append(Part("transfer_progress/city_timing", fields))
+    answer.extend(_calendar(timeline))
+    if any(w in turn.text for w in _CHECK_WORDS):
+        # Already waiting, but we do not know since when: say how we count, and ask the day.
+        answer.extend((Part("transfer_progress/slow"), Part("transfer_progress/when_applied")))
     return Reply(
         answer=tuple(answer),
-        figures=figures,
-        steps=(Part("transfer_progress/steps"),),
-        estimate=any(p.kind == "national" for p in timeline.provenance),
+        figures=_figures(timeline, with_process=False),
+        steps=channels,
+        estimate=True,
     )
+
+
+def _standing(
+    timeline: TransferTimeline,
+    stage: TransferStage,
+    fields: dict[str, object],
+    *,
+    to_bank: bool,
+) -> tuple[list[Part], tuple[Part, ...]]:
+    """Where an application made some time ago stands, and what to do about it now."""
+    city = timeline.city_balance
+    if stage is TransferStage.PROCESSING:
+        answer = [Part("transfer_progress/standing_in_time", fields)]
+        if timeline.balance_step.is_range:
+            answer.append(Part("transfer_progress/standing_balance_range", fields))
+        else:
+            answer.append(Part("transfer_progress/standing_balance_on", fields))
+        if city:
+            answer.append(Part("transfer_progress/city_timing", fields))
+        return answer, (Part("transfer_progress/todo_wait", fields),)
+    answer = [Part("transfer_progress/standing_process_past", fields)]
+    if stage is TransferStage.PROCESS_OVERDUE:
+        key = "standing_city_due" if city else "standing_limit_ahead"
+        todo = "todo_before_limit"
+    else:
+        key = "standing_city_past" if city else "standing_limit_past"
+        todo = "todo_overdue"
+    answer.append(Part(f"transfer_progress/{key}", fields))
+    # Where the origin pays the balance to the person's bank (南京), the new place never gets it.
+    now = "todo_now_bank" if to_bank else "todo_now"
+    return answer, (
+        Part(f"transfer_progress/{now}", fields),
+        Part(f"transfer_progress/{todo}", fields),
+    )
+
+
+def _calendar(timeline: TransferTimeline) -> list[Part]:
+    if not timeline.calendar_fallback:
+        return []
+    years = "、".join(f"{y}年" for y in timeline.fallback_years)
+    return [explain("calendar_fallback", {"wait": years})]
+
+
+def _city_note(timeline: TransferTimeline) -> str:
+    if not timeline.city_balance:
+        return ""
+    return next(p.note for p in timeline.balance_step.provenance if p.kind == "city")
+
+
+def _span(step: TimelineStep) -> str:
+    """One date, or a range when its ends differ."""
+    if not step.is_range:
+        return fmt_date(step.first)
+    return f"{fmt_date(step.first)}–{fmt_date(step.last)}"
+
+
+def _figures(timeline: TransferTimeline, *, with_process: bool) -> tuple[Figure, ...]:
+    """Each date with only the rules it was computed from (a city's balance timing never
+    lends its source to the national transfer-out limit)."""
+    steps = [("origin_done_by", "转出地办结", timeline.origin_step)]
+    if with_process:
+        steps.append(("process_done_by", "全流程办结", timeline.process_step))
+    steps.append(("balance_by", "余额到账", timeline.balance_step))
+    return tuple(figure(name, label, _span(step), step) for name, label, step in steps)
 
 
 INTENT = Intent(

@@ -36,7 +36,7 @@ _CASE_WORDS: tuple[tuple[WithdrawalCase, tuple[str, ...]], ...] = (
     (
         WithdrawalCase.LONG_TERM_ELSEWHERE,
         ("长期在外地", "长期在外", "常住外地", "异地居住", "异地安置", "长期居住", "在外地住",
-         "外地生活", "不在本地", "备案"),
+         "外地生活", "不在本地", "备案", "长期住", "一直住在", "常住在", "一直在外地"),
     ),
     (
         WithdrawalCase.SERIOUS_ILLNESS,
@@ -58,6 +58,52 @@ _CASHING_WORDS = ("套现", "变现", "换现金", "刷出来", "刷卡换", "�
 _WALLET_WORDS = ("微信", "支付宝", "零钱")
 # Leaving a job does not release the balance, but it is worth saying the money stays usable.
 _JOB_WORDS = ("辞职", "离职", "失业", "没工作", "不上班")
+
+
+# "住在三亚", "在三亚生活": the city named is where the user lives, not where they are insured.
+_LIVE_BEFORE = ("住在", "生活在", "居住在", "定居在", "待在", "呆在", "常住", "住")
+_LIVE_AFTER = ("住", "生活", "居住", "定居", "养老", "长期住", "长住", "常住", "长期居住")
+# "在北京参保", "北京的医保", "医保是哈尔滨的": the city named is the insured place.
+_INSURED_AFTER = ("参保", "交的", "缴的", "交医保", "缴医保", "的医保", "医保", "社保")
+_INSURED_BEFORE = ("医保是", "医保在", "参保在", "参保地是", "参保地在", "社保是", "社保在")
+
+
+def _names(text: str, city: str) -> list[str]:
+    return [n for n in dict.fromkeys((city, city.removesuffix("市"))) if n in text]
+
+
+def _says_insured(text: str, city: str) -> bool:
+    names = _names(text, city)
+    if any(f"不是{n}" in text for n in names):
+        return False  # "医保不是三亚的"
+    return any(
+        f"{n}{w}" in text or f"{n}市{w}" in text for n in names for w in _INSURED_AFTER
+    ) or any(f"{w}{n}" in text for n in names for w in _INSURED_BEFORE)
+
+
+def _says_lives(text: str, city: str) -> bool:
+    names = _names(text, city)
+    return any(f"{w}{n}" in text for n in names for w in _LIVE_BEFORE) or any(
+        f"在{n}{w}" in text or f"在{n}长期{w}" in text for n in names for w in _LIVE_AFTER
+    )
+
+
+def _places(turn: Turn) -> tuple[str | None, str | None]:
+    """(insured city, residence) as far as the message tells them apart.
+
+    The insured place (参保地) decides a withdrawal, so a city the user only lives in must not
+    be named as the one whose rules apply. A city with no hint either way is taken as the
+    insured place (the first named: "从北京调到上海" applies to 北京).
+    """
+    s = turn.slots
+    named = [c for c in dict.fromkeys((s.origin, s.city, s.destination)) if c]
+    insured = [c for c in named if _says_insured(turn.text, c)]
+    lives = [c for c in named if c not in insured and _says_lives(turn.text, c)]
+    residence = lives[0] if lives else None
+    if insured:
+        return insured[0], residence
+    others = [c for c in named if c not in lives]
+    return (others[0] if others else None), residence
 
 
 def _case(text: str) -> WithdrawalCase:
@@ -82,9 +128,11 @@ async def handle(turn: Turn) -> Reply:
     """The verdict for the user's situation, its conditions, then how and with what to apply."""
     case = _case(turn.text)
     result = withdrawal_eligibility(case, months_elsewhere=turn.slots.months)
-    city = turn.slots.city
+    insured, residence = _places(turn)
     fields = {
-        "city": city or "当地",
+        "city": insured or "参保地",
+        "insured": insured or "参保地",
+        "residence": residence or "",
         "need": LONG_TERM_ELSEWHERE_MONTHS.value,
         "months": turn.slots.months or "",
     }
@@ -93,6 +141,10 @@ async def handle(turn: Turn) -> Reply:
         if case not in (WithdrawalCase.TO_WALLET, WithdrawalCase.OTHER):
             answer.append(Part("withdraw/conditions_head"))
         answer += [Part(f"withdraw/cond_{c}", fields) for c in result.conditions]
+    if result.consequences:
+        # What follows a withdrawal is not something to satisfy: its own short list.
+        answer.append(Part("withdraw/after_head"))
+        answer += [Part(f"withdraw/after_{c}", fields) for c in result.consequences]
     if any(w in turn.text for w in _CASHING_WORDS):
         answer.append(Part("withdraw/warn_cashing"))
     if case is WithdrawalCase.OTHER and any(w in turn.text for w in _JOB_WORDS):
@@ -103,9 +155,7 @@ async def handle(turn: Turn) -> Reply:
         answer.append(Part("withdraw/retiree_resettled"))
     if turn.slots.scheme == "resident":
         answer.append(Part(f"explain/{ExplanationKey.NO_PERSONAL_ACCOUNT}", fields))
-    if city:
-        note = "withdraw/city_note" if result.materials else "withdraw/city_general"
-        answer.append(Part(note, fields))
+    answer += _place_note(result, insured, residence, fields)
 
     figures: tuple[Figure, ...] = ()
     if case is WithdrawalCase.LONG_TERM_ELSEWHERE and turn.slots.months is not None:
@@ -129,6 +179,30 @@ async def handle(turn: Turn) -> Reply:
         check=(Part("withdraw/check"),),
         estimate=is_estimate(result),
     )
+
+
+def _place_note(
+    result: WithdrawalAssessment,
+    insured: str | None,
+    residence: str | None,
+    fields: dict[str, object],
+) -> list[Part]:
+    """Whose rules apply: the insured city when known, else the insured place, never the
+    city the user only lives in."""
+    if insured:
+        return [
+            Part("withdraw/city_note" if result.materials else "withdraw/city_general", fields)
+        ]
+    if residence:
+        note = (
+            "withdraw/city_note_residence"
+            if result.materials
+            else "withdraw/city_general_residence"
+        )
+        return [Part(note, fields)]
+    if result.materials:
+        return [Part("withdraw/insured_place_note")]
+    return []
 
 
 # Keyword tables read better as lines of words than as one word a line.

@@ -7,7 +7,7 @@ import dataclasses
 import json
 import re
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ from bot.policy import (
     Sourced,
     TransferKind,
     WithdrawalCase,
+    add_months,
     add_working_days,
     back_payment,
     benefit_resumption,
@@ -56,6 +57,10 @@ from bot.policy import (
     transfer_timeline,
     withdrawal_eligibility,
 )
+from bot.policy.lapse import resident_late_payment
+from bot.policy.payment import COMMON_CITY_REQUIRED_YEARS
+from bot.policy.transfer import TransferStage, applied_on_from_elapsed, transfer_stage
+from bot.policy.withdrawal import Consequence
 from region_data.city_policy import (
     DEFAULT_PATH,
     CityPolicyError,
@@ -395,6 +400,73 @@ def test_resumption_nanjing_residents_override(
     assert "60天" in result.basis
 
 
+# fmt: off
+RESIDENT_LATE = [
+    # (today, planned payment, no-wait day, this year's passed, wait for the plan, resume)
+    ("2026-11-25", None, "2027-03-01", True, None, None),
+    ("2027-02-10", None, "2027-03-01", False, None, None),
+    ("2027-03-01", None, "2028-03-01", True, None, None),
+    ("2026-11-25", ("2027-04-01", "2027-04-30"), "2027-03-01", True, (60, 60),
+     ("2027-05-31", "2027-06-29")),
+    ("2026-11-25", ("2027-02-01", "2027-02-28"), "2027-03-01", True, (0, 0),
+     ("2027-03-01", "2027-03-01")),
+    ("2026-11-25", ("2027-02-15", "2027-03-15"), "2027-03-01", True, (0, 60),
+     ("2027-03-01", "2027-05-14")),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("today", "plan", "before", "passed", "wait", "resume"), RESIDENT_LATE)
+def test_resident_late_payment_nanjing(
+    today: str,
+    plan: tuple[str, str] | None,
+    before: str,
+    passed: bool,
+    wait: tuple[int, int] | None,
+    resume: tuple[str, str] | None,
+) -> None:
+    paid_from, paid_to = (day(plan[0]), day(plan[1])) if plan else (None, None)
+    result = resident_late_payment(
+        day(today), city=city("南京市"), paid_from=paid_from, paid_to=paid_to
+    )
+    assert result.city_rule and result.no_wait_before == day(before)
+    assert result.cover_year == day(before).year and result.this_year_passed is passed
+    assert result.waiting_days == 60 and result.waiting_months is None
+    assert result.paid_wait_days == wait
+    assert (result.resume_from, result.resume_by) == (
+        (day(resume[0]), day(resume[1])) if resume else (None, None)
+    )
+    assert {p.kind for p in result.provenance} == {"city"} and not is_estimate(result)
+    if plan and plan[0] == plan[1]:
+        # One day: the same answer as benefit_resumption for that payment.
+        same = benefit_resumption(RES, 4, city=city("南京市"), payment_date=paid_from)
+        assert (same.resume_from, same.waiting_days) == (result.resume_from, result.paid_wait_days)
+
+
+@pytest.mark.parametrize("paid", [None, "2026-12-01", "2027-04-10"])
+def test_resident_late_payment_national(paid: str | None) -> None:
+    result = resident_late_payment(date(2026, 11, 25), city=None, paid_from=day(paid))
+    assert not result.city_rule and result.no_wait_before is None
+    assert result.waiting_months == 3 and result.example_window == (
+        date(2025, 1, 1),
+        date(2025, 3, 31),
+    )
+    assert is_estimate(result) and all(p.kind == "national" for p in result.provenance)
+    if paid is None:
+        assert result.resume_from is None
+    else:
+        # As benefit_resumption's national residents' rule computes it.
+        same = benefit_resumption(RES, 2, city=None, payment_date=day(paid))
+        assert result.resume_from == same.resume_from == result.resume_by
+
+
+def test_resident_late_payment_refuses_a_reversed_period() -> None:
+    with pytest.raises(ValueError):
+        resident_late_payment(
+            date(2026, 11, 25), city=None, paid_from=date(2027, 2, 1), paid_to=date(2027, 1, 1)
+        )
+
+
 def test_resumption_city_override_only_for_residents() -> None:
     employee = benefit_resumption(Scheme.EMPLOYEE, 4, city=city("南京市"), payment_date=PAID)
     assert employee.waiting_days is None and employee.waiting_months == (1, 6)
@@ -468,6 +540,49 @@ def test_transfer_kind(
     assert result.years_add_up is (None if scheme is Scheme.RESIDENT else True)
     kinds = {p.kind for p in result.provenance}
     assert ("city" in kinds) is (balance is BalanceHandling.USABLE_ACROSS_CITIES)
+
+
+@pytest.mark.parametrize(
+    ("origin", "dest", "scheme", "balance"),
+    [
+        (("南京市", "江苏省"), ("郑州市", "河南省"), EMP, BH.TO_BANK_ACCOUNT),
+        (("南京市", "江苏省"), ("苏州市", "江苏省"), EMP, BH.TO_BANK_ACCOUNT),
+        (("南京市", "江苏省"), ("杭州市", "浙江省"), RES, BH.NO_PERSONAL_ACCOUNT),
+        (("郑州市", "河南省"), ("北京市", "北京市"), EMP, BH.MOVES),  # 郑州 only has a timing
+    ],
+)
+def test_transfer_kind_follows_the_origin_city_rule(
+    table: PolicyTable,
+    origin: tuple[str, str],
+    dest: tuple[str, str],
+    scheme: Scheme,
+    balance: BalanceHandling,
+) -> None:
+    """南京 pays the balance to the person's bank account: it is not moved with the relation."""
+    result = transfer_kind(
+        Place(*origin),
+        Place(*dest),
+        province=table.province(origin[1]),
+        scheme=scheme,
+        origin_city=table.city(origin[0]),
+    )
+    assert result.balance is balance
+    city_notes = [p.note for p in result.provenance if p.kind == "city"]
+    if balance is BH.TO_BANK_ACCOUNT:
+        assert K.BALANCE_MOVES not in result.explanation_keys
+        assert city_notes and "银行账户" in city_notes[0] and "银行账户" in result.basis
+    else:
+        assert not city_notes
+
+
+def test_transfer_kind_refuses_another_city_policy(table: PolicyTable) -> None:
+    with pytest.raises(ValueError):
+        transfer_kind(
+            Place("福州市", "福建省"),
+            Place("北京市", "北京市"),
+            province=None,
+            origin_city=table.city("南京市"),
+        )
 
 
 def test_transfer_kind_keys_and_mismatched_province(table: PolicyTable) -> None:
@@ -570,6 +685,88 @@ def test_transfer_timeline(
     assert result.follow_up_on.month != applied_on.month
 
 
+@pytest.mark.parametrize(("applied", "origin"), [(r[0], r[1]) for r in TIMELINES])
+def test_transfer_timeline_steps_carry_only_their_own_provenance(
+    applied: str, origin: str | None
+) -> None:
+    applied_on = date.fromisoformat(applied)
+    result = transfer_timeline(applied_on, kind=CROSS, origin=city(origin) if origin else None)
+    out, whole, balance = result.origin_step, result.process_step, result.balance_step
+    assert (out.first, out.last) == (result.origin_done_by, result.origin_done_by)
+    assert (whole.first, whole.last) == (result.process_done_by, result.process_done_by)
+    assert (balance.first, balance.last) == (result.balance_by, result.balance_latest)
+    # The transfer-out and whole-process limits are national rules, whatever the city.
+    for step in (out, whole):
+        assert {p.kind for p in step.provenance} == {"national"}
+        assert not origin or origin.removesuffix("市") not in step.basis
+    balance_kinds = {p.kind for p in balance.provenance}
+    assert ("city" in balance_kinds) is bool(origin) is result.city_balance
+    # A city that counts from the transfer-out day (南京) also rests on the national transfer-out
+    # time; 郑州's months are its own figure alone.
+    assert ("national" in balance_kinds) is (origin != "郑州市")
+    assert balance.is_range is (result.balance_by != result.balance_latest)
+    # The calendar caveat only on the steps whose own count ran into an unpublished year.
+    for step in (out, whole, balance):
+        guessed = any(p.source == "chinese_calendar" for p in step.provenance)
+        assert guessed is any(check_working_day(d)[1] for d in (step.first, step.last))
+
+
+@pytest.mark.parametrize(("applied", "origin"), [(r[0], r[1]) for r in TIMELINES])
+def test_transfer_follow_up_is_never_before_the_balance_is_due(
+    applied: str, origin: str | None
+) -> None:
+    applied_on = date.fromisoformat(applied)
+    result = transfer_timeline(applied_on, kind=CROSS, origin=city(origin) if origin else None)
+    assert result.follow_up_on >= result.balance_by
+    assert result.follow_up_on >= add_months(applied_on, 1)
+    assert result.follow_up_on in (result.balance_by, add_months(applied_on, 1))
+
+
+# fmt: off
+ELAPSED = [
+    # (today, months, days, working days, applied on)
+    ("2026-11-25", 1, 0, 0, "2026-10-25"),
+    ("2026-03-31", 1, 0, 0, "2026-02-28"),  # clipped to the shorter month
+    ("2026-11-25", 1, 15, 0, "2026-10-10"),  # 一个半月
+    ("2026-11-25", 0, 14, 0, "2026-11-11"),  # 两周
+    ("2026-11-25", 0, 0, 0, "2026-11-25"),
+    ("2026-10-16", 0, 0, 10, "2026-09-28"),  # back over National Day (the 10-10 make-up day)
+    ("2026-11-25", 0, 0, 15, "2026-11-04"),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("today", "months", "days", "working", "expected"), ELAPSED)
+def test_applied_on_from_elapsed(
+    today: str, months: int, days: int, working: int, expected: str
+) -> None:
+    applied = applied_on_from_elapsed(day(today), months=months, days=days, working_days=working)
+    assert applied == day(expected)
+    if working and not (months or days):
+        # Counting forward again lands on the same (working) day.
+        assert add_working_days(applied, working).day == day(today)
+    with pytest.raises(ValueError):
+        applied_on_from_elapsed(day(today), days=-1)
+
+
+def test_transfer_stage_by_the_limits() -> None:
+    applied = date(2026, 10, 10)
+    timeline = transfer_timeline(applied, kind=CROSS, origin=None)
+    process, latest = timeline.process_done_by, timeline.balance_latest
+    assert transfer_stage(timeline, applied) is TransferStage.PROCESSING
+    assert (
+        transfer_stage(timeline, process) is TransferStage.PROCESSING
+    )  # the limit day is in time
+    after = process + timedelta(days=1)
+    assert transfer_stage(timeline, after) is TransferStage.PROCESS_OVERDUE
+    assert transfer_stage(timeline, latest) is TransferStage.PROCESS_OVERDUE
+    assert transfer_stage(timeline, latest + timedelta(days=1)) is TransferStage.OVERDUE
+    # 南京: the balance date is the city's own, long after the whole-process limit.
+    nanjing = transfer_timeline(applied, kind=CROSS, origin=city("南京市"))
+    assert nanjing.balance_latest > nanjing.process_done_by
+    assert transfer_stage(nanjing, after) is TransferStage.PROCESS_OVERDUE
+
+
 def test_transfer_timeline_same_city_is_an_error() -> None:
     with pytest.raises(ValueError):
         transfer_timeline(date(2026, 9, 28), kind=TransferKind.SAME_CITY, origin=None)
@@ -643,10 +840,12 @@ def test_withdrawal_eligibility(
     result = withdrawal_eligibility(case, months_elsewhere=months)
     assert result.allowed is allowed and condition in result.conditions
     if material is None:
-        assert result.materials == ()
+        assert result.materials == () and result.consequences == ()
     else:
         assert material in result.materials and Material.ID_CARD in result.materials
-        assert Condition.ACCOUNT_CLOSED_AFTER in result.conditions
+        # Closing the account follows a withdrawal; it is not a condition for one.
+        assert result.consequences == (Consequence.ACCOUNT_CLOSED,)
+    assert not set(result.conditions) & set(Consequence)
     assert all(p.kind == "national" for p in result.provenance)
 
 
@@ -691,6 +890,36 @@ def test_contribution_years_shortfall(
     assert ("national" in kinds) is (where != "test")
     if where == "test":
         assert result.min_actual_years == 10
+
+
+# fmt: off
+COMMON_RULE = [
+    # (paid, sex, (sex, required, short) per entry): 男25/女20 beside the 15-year reference
+    (18, Sex.FEMALE, ((Sex.FEMALE, 20, "2"),)),
+    (18, None, ((Sex.MALE, 25, "7"), (Sex.FEMALE, 20, "2"))),
+    (D("22.5"), Sex.MALE, ((Sex.MALE, 25, "2.5"),)),
+    (30, None, ((Sex.MALE, 25, "0"), (Sex.FEMALE, 20, "0"))),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("paid", "sex", "expected"), COMMON_RULE)
+def test_shortfall_without_city_rule_gives_the_common_city_rule_too(
+    paid: Decimal | int, sex: Sex | None, expected: tuple[tuple[Sex, int, str], ...]
+) -> None:
+    for policy in (None, city("深圳市")):  # no table entry, and a city without a years rule
+        result = contribution_years_shortfall(paid, city=policy, sex=sex)
+        assert result.required_years == (15, 15)
+        got = tuple((c.sex, c.required, c.short) for c in result.common_rule)
+        assert got == tuple((s, r, D(short)) for s, r, short in expected)
+        assert COMMON_CITY_REQUIRED_YEARS.provenance in result.provenance
+        assert is_estimate(result)
+
+
+def test_shortfall_with_a_city_rule_has_no_common_rule() -> None:
+    result = contribution_years_shortfall(18, city=RICH, sex=Sex.FEMALE)
+    assert result.common_rule == ()
+    assert COMMON_CITY_REQUIRED_YEARS.provenance not in result.provenance
 
 
 def test_shortfall_without_base_is_labelled() -> None:

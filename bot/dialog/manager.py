@@ -165,7 +165,9 @@ class Dialog:
         remembered = slots_from_json(state.slots)
         own = _bare_number(state.pending_slot, u.text, own)
         if state.pending_intent and _answers_pending(state.pending_slot, u, own):
-            return state.pending_intent, merge(remembered, own, keep_numbers=True), "pending"
+            own = _as_asked_end(state.pending_slot, own)
+            merged = merge(remembered, own, keep_numbers=True)
+            return state.pending_intent, _other_end_kept(remembered, own, merged), "pending"
         same_family = any(u.intent in fam and state.last_intent in fam for fam in NUMBER_FAMILIES)
         if state.last_intent and (_is_elliptic(u) or _is_detail(u, own)):
             # "那北京呢", "居民医保呢", "那转到上海呢": the last question again, about this. Only
@@ -356,6 +358,15 @@ def slots_from(u: Understanding, e: Entities) -> Slots:
         date=e.dates[0] if e.dates else None,
         day_of_month=e.day_of_month,
     )
+
+
+def _as_asked_end(slot: str | None, own: Slots) -> Slots:
+    """A bare "南京" answering "从哪个城市转出？" is that end of the move."""
+    if slot not in ("origin", "destination") or own.origin or own.destination or not own.city:
+        return own
+    if slot == "origin":
+        return dataclasses.replace(own, origin=own.city, origin_province=own.province)
+    return dataclasses.replace(own, destination=own.city, destination_province=own.province)
 
 
 def _other_end_kept(old: Slots, new: Slots, merged: Slots) -> Slots:

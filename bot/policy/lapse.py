@@ -12,7 +12,16 @@ from . import national as nat
 from .common import ExplanationKey as K
 from .common import LapseCause, add_months, first_of_next_month
 
-__all__ = ["LapseBucket", "Resumption", "ResumptionInputs", "benefit_resumption", "lapse_bucket"]
+__all__ = [
+    "LapseBucket",
+    "ResidentLatePayment",
+    "ResidentLatePaymentInputs",
+    "Resumption",
+    "ResumptionInputs",
+    "benefit_resumption",
+    "lapse_bucket",
+    "resident_late_payment",
+]
 
 
 class LapseBucket(StrEnum):
@@ -167,6 +176,11 @@ def _city_resident_rule(
     if payment_date is None:
         return _Rule((0, 0), keys, (late.provenance,), basis, (0, rule.waiting_days))
     deadline = date(cover_year or payment_date.year, rule.before_month, 1)
+    # Dated, so the reply can say which day the payment was measured against.
+    basis = (
+        f"当地规定{deadline.year}年度{rule.before_month}月1日前补缴无等待期，"
+        f"之后补缴等待{rule.waiting_days}天"
+    )
     days = 0 if payment_date < deadline else rule.waiting_days
     if days == 0:
         keys = (*keys, K.RESUME_MONTH_AFTER_PAYMENT)
@@ -185,3 +199,128 @@ def _resume_dates(rule: _Rule, paid: date | None) -> tuple[date | None, date | N
             max(start, paid + timedelta(days=rule.waiting_days[1])),
         )
     return add_months(start, low), add_months(start, high)
+
+
+# --- residents who missed the annual payment ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ResidentLatePaymentInputs:
+    today: date
+    city: str | None
+    paid_from: date | None
+    paid_to: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class ResidentLatePayment:
+    """Until when a resident who missed the annual payment can still pay, and the wait after.
+
+    With a city rule (南京: before 1 March of the cover year, else 60 days) the dates are for
+    the coming cover year, counted from ``today``. Without one, the national practice applies:
+    a back-payment window early in the year (a published year's window as the example) and a
+    waiting period in months. ``paid_from``/``paid_to`` bound a planned payment ("明年4月" is the
+    whole of April); the wait and resumption dates are then computed for both ends.
+    """
+
+    inputs: ResidentLatePaymentInputs
+    city_rule: bool
+    cover_year: int  # the cover year ``no_wait_before`` belongs to
+    no_wait_before: date | None  # city rule: paying before this day has no wait
+    this_year_passed: bool  # city rule: this calendar year's no-wait day has gone by
+    waiting_days: int | None  # city rule: the wait for later payers, from the payment day
+    waiting_months: int | None  # national: the wait, from the month after payment
+    example_window: tuple[date, date] | None  # national: a published back-payment window
+    paid_wait_days: tuple[int, int] | None  # city rule and a planned payment: its wait
+    resume_from: date | None  # with a planned payment: earliest day benefits resume
+    resume_by: date | None  # latest, for the end of the planned period
+    basis: str
+    provenance: tuple[Provenance, ...]
+
+
+def resident_late_payment(
+    today: date,
+    *,
+    city: CityPolicy | None,
+    paid_from: date | None = None,
+    paid_to: date | None = None,
+) -> ResidentLatePayment:
+    """The residents' late-payment rule of ``city`` (or the national practice), dated."""
+    if paid_to is None:
+        paid_to = paid_from
+    if paid_from is None or paid_to is None:
+        paid_from = paid_to = None
+    elif paid_to < paid_from:
+        raise ValueError("paid_to is before paid_from")
+    inputs = ResidentLatePaymentInputs(today, city.name if city else None, paid_from, paid_to)
+    late = city.resident_late_payment if city else None
+    if late is not None:
+        return _city_late_payment(inputs, late)
+    return _national_late_payment(inputs)
+
+
+def _city_late_payment(
+    inputs: ResidentLatePaymentInputs, late: Sourced[ResidentLateRule]
+) -> ResidentLatePayment:
+    rule, today = late.value, inputs.today
+    this_year = date(today.year, rule.before_month, 1)
+    passed = today >= this_year
+    cover_year = today.year + 1 if passed else today.year
+    before = date(cover_year, rule.before_month, 1)
+    wait_days: tuple[int, int] | None = None
+    resume: tuple[date | None, date | None] = (None, None)
+    if inputs.paid_from is not None and inputs.paid_to is not None:
+        # A payment is for the cover year it falls in, as in benefit_resumption.
+        first = _city_resident_rule(late, inputs.paid_from, None)
+        last = _city_resident_rule(late, inputs.paid_to, None)
+        days = (first.waiting_days or (0, 0))[0], (last.waiting_days or (0, 0))[1]
+        wait_days = days
+        resume = _resume_dates(first, inputs.paid_from)[0], _resume_dates(last, inputs.paid_to)[1]
+    return ResidentLatePayment(
+        inputs=inputs,
+        city_rule=True,
+        cover_year=cover_year,
+        no_wait_before=before,
+        this_year_passed=passed,
+        waiting_days=rule.waiting_days,
+        waiting_months=None,
+        example_window=None,
+        paid_wait_days=wait_days,
+        resume_from=resume[0],
+        resume_by=resume[1],
+        basis=(
+            f"{cover_year}年度：{before.year}年{before.month}月1日前补缴无等待期，"
+            f"之后补缴从补缴之日起等待{rule.waiting_days}天"
+        ),
+        provenance=(late.provenance,),
+    )
+
+
+def _national_late_payment(inputs: ResidentLatePaymentInputs) -> ResidentLatePayment:
+    wait = nat.RESIDENT_LATE_WAIT_MONTHS
+    # The latest published window is the example; it is never moved to another year.
+    example_year = max(nat.RESIDENT_BACK_PAYMENT_WINDOWS)
+    window = nat.RESIDENT_BACK_PAYMENT_WINDOWS[example_year]
+    rule = _from_months(wait, (K.RESIDENT_WINDOW_WAIT,))
+    resume: tuple[date | None, date | None] = (None, None)
+    if inputs.paid_from is not None and inputs.paid_to is not None:
+        resume = _resume_dates(rule, inputs.paid_from)[0], _resume_dates(rule, inputs.paid_to)[1]
+    start, end = window.value
+    return ResidentLatePayment(
+        inputs=inputs,
+        city_rule=False,
+        cover_year=example_year,
+        no_wait_before=None,
+        this_year_passed=False,
+        waiting_days=None,
+        waiting_months=wait.value,
+        example_window=window.value,
+        paid_wait_days=None,
+        resume_from=resume[0],
+        resume_by=resume[1],
+        basis=(
+            f"错过集中缴费期后补缴，{rule.basis}（{example_year}年补缴期："
+            f"{start.month}月{start.day}日至{end.month}月{end.day}日）"
+        ),
+        provenance=(wait.provenance, window.provenance),
+    )

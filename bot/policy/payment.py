@@ -6,7 +6,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from region_data.city_policy import CityPolicy, Provenance, RateRange, Scheme, Sourced
+from region_data.city_policy import (
+    CityPolicy,
+    Provenance,
+    RateRange,
+    RequiredYears,
+    Scheme,
+    Sourced,
+)
 
 from . import national as nat
 from .common import ExplanationKey as K
@@ -14,6 +21,7 @@ from .common import LapseCause
 from .money import MoneyRange, fmt_money, fmt_number, fmt_rate, require_money
 
 __all__ = [
+    "COMMON_CITY_REQUIRED_YEARS",
     "AccountCredit",
     "AccountCreditInputs",
     "BackPayment",
@@ -23,6 +31,7 @@ __all__ = [
     "LateFeeInputs",
     "MemberStatus",
     "Sex",
+    "YearsAgainstRule",
     "YearsShortfall",
     "YearsShortfallInputs",
     "back_payment",
@@ -256,6 +265,25 @@ class YearsShortfallInputs:
     city: str | None
 
 
+# Many cities ask more than the 15-year reference. Without a city rule of its own, a reply gives
+# both, so "15年: enough" never stands alone where 男25/女20 may apply.
+COMMON_CITY_REQUIRED_YEARS = Sourced(
+    RequiredYears(male=25, female=20),
+    nat.national(
+        "policy-facts §8", 2025, "不少城市要求男25年、女20年（各地不同，以参保地规定为准）"
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class YearsAgainstRule:
+    """The shortfall for one sex under the stricter rule many cities use."""
+
+    sex: Sex
+    required: int
+    short: Decimal
+
+
 @dataclass(frozen=True, slots=True)
 class YearsShortfall:
     """Years still to pay before retirement and a rough one-off cost (always an estimate)."""
@@ -268,6 +296,9 @@ class YearsShortfall:
     basis: str
     notes: tuple[K, ...]
     provenance: tuple[Provenance, ...]
+    # Only without a city rule: the same years against 男25/女20, one entry per sex that applies
+    # (both, men first, while the sex is unknown).
+    common_rule: tuple[YearsAgainstRule, ...] = ()
 
 
 def contribution_years_shortfall(
@@ -297,6 +328,8 @@ def contribution_years_shortfall(
     notes.append(K.YEARS_ENOUGH if short[1] == 0 else K.PAY_UP_IN_ONE_GO)
     years_text = "–".join(dict.fromkeys(fmt_number(y) for y in short))
     base_text = "缴费基数" if base_value is None else f"{fmt_number(base_value)}元"
+    common = _against_common_rule(paid, sex) if city is None or city.required_years is None else ()
+    common_source = COMMON_CITY_REQUIRED_YEARS.provenance if common else None
     return YearsShortfall(
         inputs=YearsShortfallInputs(paid, sex, base, city.name if city else None),
         required_years=required,
@@ -305,8 +338,16 @@ def contribution_years_shortfall(
         cost=cost,
         basis=f"{years_text}年 × 12个月 × {base_text} × {fmt_rate(rate)}",
         notes=tuple(notes),
-        provenance=_known(req_source, base_source, rate_fig.provenance),
+        provenance=_known(req_source, base_source, rate_fig.provenance, common_source),
+        common_rule=common,
     )
+
+
+def _against_common_rule(paid: Decimal, sex: Sex | None) -> tuple[YearsAgainstRule, ...]:
+    rule = COMMON_CITY_REQUIRED_YEARS.value
+    years = {Sex.MALE: rule.male, Sex.FEMALE: rule.female}
+    sexes = (Sex.MALE, Sex.FEMALE) if sex is None else (sex,)
+    return tuple(YearsAgainstRule(s, years[s], max(Decimal(0), years[s] - paid)) for s in sexes)
 
 
 def _required(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 
 from region_data.city_policy import (
@@ -17,18 +17,22 @@ from region_data.city_policy import (
 from . import national as nat
 from .common import ExplanationKey as K
 from .common import add_months
-from .workdays import WorkdayResult, add_working_days
+from .workdays import WorkdayResult, add_working_days, check_working_day
 
 __all__ = [
     "BalanceHandling",
     "Place",
+    "TimelineStep",
     "TransferAssessment",
     "TransferInputs",
     "TransferKind",
+    "TransferStage",
     "TransferTimeline",
     "TransferTimelineInputs",
+    "applied_on_from_elapsed",
     "classify_transfer",
     "transfer_kind",
+    "transfer_stage",
     "transfer_timeline",
 ]
 
@@ -57,6 +61,7 @@ class BalanceHandling(StrEnum):
     USABLE_ACROSS_CITIES = "usable_across_cities"  # neither moved nor paid out (广东)
     DEPENDS_ON_PROVINCE = "depends_on_province"
     NO_PERSONAL_ACCOUNT = "no_personal_account"  # residents
+    TO_BANK_ACCOUNT = "to_bank_account"  # the origin city pays it to the person's bank (南京)
 
 
 def classify_transfer(origin: Place, destination: Place) -> TransferKind:
@@ -96,11 +101,17 @@ def transfer_kind(
     *,
     province: ProvincePolicy | None,
     scheme: Scheme = Scheme.EMPLOYEE,
+    origin_city: CityPolicy | None = None,
 ) -> TransferAssessment:
-    """Assess a move; ``province`` is the origin province's policy (used inside one province)."""
+    """Assess a move; ``province`` is the origin province's policy (used inside one province),
+    ``origin_city`` the origin city's own rules: a city that pays the balance out to the
+    person's bank account (南京) wins over the national and provincial rules."""
     if province is not None and province.name != origin.province:
         raise ValueError(f"province policy {province.name} is not the origin's {origin.province}")
+    if origin_city is not None and origin_city.name != origin.city:
+        raise ValueError(f"city policy {origin_city.name} is not the origin {origin.city}")
     kind = classify_transfer(origin, destination)
+    to_bank = origin_city.balance_to_bank_working_days if origin_city else None
     if kind is TransferKind.SAME_CITY:
         balance, keys, prov = BalanceHandling.STAYS, [K.SAME_CITY_NO_TRANSFER], [nat.SAME_CITY]
         basis = "同一城市内不涉及跨统筹地区转移"
@@ -108,6 +119,9 @@ def transfer_kind(
         balance, keys = BalanceHandling.NO_PERSONAL_ACCOUNT, [K.RESIDENT_JOIN_NEXT_YEAR]
         prov = [nat.RESIDENT_TRANSFER, nat.NO_RESIDENT_ACCOUNT]
         basis = "居民医保：先在新参保地参加下一年度居民医保，再申请转移接续"
+    elif to_bank is not None:
+        balance, keys = BalanceHandling.TO_BANK_ACCOUNT, [K.CITY_BALANCE_TIMING]
+        prov, basis = [to_bank.provenance], f"个人账户余额按转出地规定：{to_bank.provenance.note}"
     elif kind is TransferKind.CROSS_PROVINCE:
         balance, keys = BalanceHandling.MOVES, [K.BALANCE_MOVES, K.BALANCE_TO_BANK_IF_STUCK]
         prov, basis = [nat.CROSS_PROVINCE_BALANCE], "跨省：个人账户余额随关系转移，统筹基金不转"
@@ -158,6 +172,21 @@ class TransferTimelineInputs:
 
 
 @dataclass(frozen=True, slots=True)
+class TimelineStep:
+    """One estimated date (``first == last``) or range, with only the rules it was computed
+    from: a figure built on it names exactly these sources."""
+
+    first: date
+    last: date
+    basis: str
+    provenance: tuple[Provenance, ...]
+
+    @property
+    def is_range(self) -> bool:
+        return self.first != self.last
+
+
+@dataclass(frozen=True, slots=True)
 class TransferTimeline:
     """Latest expected dates, counted in Chinese working days from the application day."""
 
@@ -166,12 +195,16 @@ class TransferTimeline:
     process_done_by: date
     balance_by: date  # the usual arrival date
     balance_latest: date  # the slow end (or a city's own timing)
-    follow_up_on: date  # when to check progress if nothing has happened
+    follow_up_on: date  # when to check progress: never before the usual arrival
     calendar_fallback: bool
     fallback_years: tuple[int, ...]
     explanation_keys: tuple[K, ...]
     basis: str
     provenance: tuple[Provenance, ...]
+    origin_step: TimelineStep
+    process_step: TimelineStep
+    balance_step: TimelineStep
+    city_balance: bool  # the balance dates follow the origin city's own timing
 
 
 def transfer_timeline(
@@ -180,8 +213,11 @@ def transfer_timeline(
     """Estimate transfer dates from ``applied_on``; ``origin`` supplies city timing overrides."""
     if kind is TransferKind.SAME_CITY:
         raise ValueError("no transfer is needed within one city")
-    origin_done = add_working_days(applied_on, nat.ORIGIN_WORKING_DAYS.value)
-    process_done = add_working_days(applied_on, nat.CROSS_PROVINCE_WORKING_DAYS.value)
+    start = applied_on.isoformat()
+    origin_days = nat.ORIGIN_WORKING_DAYS.value
+    process_days = nat.CROSS_PROVINCE_WORKING_DAYS.value
+    origin_done = add_working_days(applied_on, origin_days)
+    process_done = add_working_days(applied_on, process_days)
     fast, slow = (add_working_days(applied_on, d) for d in nat.BALANCE_WORKING_DAYS.value)
     prov = [
         nat.ORIGIN_WORKING_DAYS.provenance,
@@ -191,12 +227,16 @@ def transfer_timeline(
     keys: list[K] = []
     low, high = nat.BALANCE_WORKING_DAYS.value
     balance_basis = f"余额约{low}–{high}个工作日到账"
+    balance_step_basis = f"{start}申请起算，余额约{low}–{high}个工作日到账"
+    balance_prov = [nat.BALANCE_WORKING_DAYS.provenance]
     city_timing = _city_balance(applied_on, origin_done, origin)
     if city_timing:
-        fast = slow = city_timing[0]
-        prov.append(city_timing[1])
+        fast = slow = city_timing.day
+        prov.append(city_timing.provenance)
         keys.append(K.CITY_BALANCE_TIMING)
-        balance_basis = f"余额按当地规定：{city_timing[1].note}"
+        balance_basis = f"余额按当地规定：{city_timing.provenance.note}"
+        balance_prov = list(city_timing.rests_on)
+        balance_step_basis = f"{start}申请，{city_timing.basis}"
     else:
         prov.append(nat.BALANCE_WORKING_DAYS.provenance)
     used = (origin_done, process_done, fast, slow)
@@ -204,27 +244,58 @@ def transfer_timeline(
     if fallback:
         keys.append(K.CALENDAR_FALLBACK)
         prov.append(nat.CALENDAR_FALLBACK)
+    # A check a month after applying is the usual advice, but never before the balance is due.
+    follow_up = max(add_months(applied_on, nat.FOLLOW_UP_MONTHS.value), fast.day)
     return TransferTimeline(
         inputs=TransferTimelineInputs(applied_on, kind, origin.name if origin else None),
         origin_done_by=origin_done.day,
         process_done_by=process_done.day,
         balance_by=fast.day,
         balance_latest=slow.day,
-        follow_up_on=add_months(applied_on, nat.FOLLOW_UP_MONTHS.value),
+        follow_up_on=follow_up,
         calendar_fallback=bool(fallback),
         fallback_years=fallback,
         explanation_keys=tuple(keys),
         basis=(
-            f"{applied_on.isoformat()}申请起算：转出地≤{nat.ORIGIN_WORKING_DAYS.value}个工作日，"
-            f"全流程≤{nat.CROSS_PROVINCE_WORKING_DAYS.value}个工作日，{balance_basis}"
+            f"{start}申请起算：转出地≤{origin_days}个工作日，"
+            f"全流程≤{process_days}个工作日，{balance_basis}"
         ),
         provenance=tuple(prov),
+        origin_step=_step(
+            (origin_done,),
+            f"{start}申请起算，转出地≤{origin_days}个工作日",
+            [nat.ORIGIN_WORKING_DAYS.provenance],
+        ),
+        process_step=_step(
+            (process_done,),
+            f"{start}申请起算，全流程≤{process_days}个工作日",
+            [nat.CROSS_PROVINCE_WORKING_DAYS.provenance],
+        ),
+        balance_step=_step((fast, slow), balance_step_basis, balance_prov),
+        city_balance=city_timing is not None,
     )
+
+
+def _step(used: tuple[WorkdayResult, ...], basis: str, prov: list[Provenance]) -> TimelineStep:
+    """A step's dates; the calendar caveat only where its own count ran into an unpublished
+    year."""
+    if any(r.fallback_years for r in used):
+        prov = [*prov, nat.CALENDAR_FALLBACK]
+    days = [r.day for r in used]
+    return TimelineStep(min(days), max(days), basis, tuple(prov))
+
+
+@dataclass(frozen=True, slots=True)
+class _CityBalance:
+    day: WorkdayResult
+    provenance: Provenance  # the city's own figure
+    rests_on: tuple[Provenance, ...]  # everything the date was computed from
+    basis: str
 
 
 def _city_balance(
     applied_on: date, origin_done: WorkdayResult, city: CityPolicy | None
-) -> tuple[WorkdayResult, Provenance] | None:
+) -> _CityBalance | None:
     """A city's own balance timing: 南京 counts from transfer-out, 郑州 in calendar months."""
     if city is None:
         return None
@@ -232,8 +303,52 @@ def _city_balance(
         fig = city.balance_to_bank_working_days
         after = add_working_days(origin_done.day, fig.value)
         years = tuple(sorted(set(origin_done.fallback_years) | set(after.fallback_years)))
-        return WorkdayResult(after.day, years), fig.provenance
+        out = nat.ORIGIN_WORKING_DAYS
+        return _CityBalance(
+            WorkdayResult(after.day, years),
+            fig.provenance,
+            (fig.provenance, out.provenance),  # counted from the national transfer-out time
+            f"转出地约{out.value}个工作日办结后，再约{fig.value}个工作日",
+        )
     if city.balance_transfer_months:
-        fig = city.balance_transfer_months
-        return WorkdayResult(add_months(applied_on, fig.value), ()), fig.provenance
+        months = city.balance_transfer_months
+        day = WorkdayResult(add_months(applied_on, months.value), ())
+        return _CityBalance(day, months.provenance, (months.provenance,), f"约{months.value}个月")
     return None
+
+
+# --- 6. where an application stands ----------------------------------------------------------
+
+
+class TransferStage(StrEnum):
+    """Where an application made on ``applied_on`` stands on a given day."""
+
+    PROCESSING = "processing"  # still inside the whole-process time limit
+    PROCESS_OVERDUE = "process_overdue"  # the process limit is past, the balance not yet due
+    OVERDUE = "overdue"  # even the latest balance date has passed
+
+
+def transfer_stage(timeline: TransferTimeline, today: date) -> TransferStage:
+    """Compare ``today`` with the timeline's limits (a limit day itself is still in time)."""
+    if today > timeline.balance_latest:
+        return TransferStage.OVERDUE
+    if today > timeline.process_done_by:
+        return TransferStage.PROCESS_OVERDUE
+    return TransferStage.PROCESSING
+
+
+def applied_on_from_elapsed(
+    today: date, *, months: int = 0, days: int = 0, working_days: int = 0
+) -> date:
+    """The application day when the user says how long ago it was ("申请了一个月了",
+    "交了材料两周了", "都20个工作日了"): calendar months first, then days, then working days
+    counted back over the Chinese calendar."""
+    if min(months, days, working_days) < 0:
+        raise ValueError("elapsed time must not be negative")
+    day = add_months(today, -months) - timedelta(days=days)
+    remaining = working_days
+    while remaining:
+        day -= timedelta(days=1)
+        if check_working_day(day)[0]:
+            remaining -= 1
+    return day

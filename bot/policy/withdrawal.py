@@ -11,6 +11,7 @@ from . import national as nat
 
 __all__ = [
     "Condition",
+    "Consequence",
     "Eligibility",
     "Material",
     "WithdrawalAssessment",
@@ -43,7 +44,7 @@ class Eligibility(StrEnum):
 
 
 class Condition(StrEnum):
-    """Conditions a reply must state (template keys)."""
+    """What must hold before the balance can be taken out (template keys)."""
 
     FOREIGN_RESIDENCE_HUKOU_CANCELLED = "foreign_residence_hukou_cancelled"
     REMOTE_CARE_REGISTERED_6_MONTHS = "remote_care_registered_6_months"
@@ -53,7 +54,12 @@ class Condition(StrEnum):
     LOCAL_RULE_ON_QUITTING = "local_rule_on_quitting"
     USE_E_CARD_INSTEAD = "use_e_card_instead"
     NORMALLY_NOT_ALLOWED = "normally_not_allowed"
-    ACCOUNT_CLOSED_AFTER = "account_closed_after"
+
+
+class Consequence(StrEnum):
+    """What follows once the balance is taken out: said apart from the conditions."""
+
+    ACCOUNT_CLOSED = "account_closed"
 
 
 class Material(StrEnum):
@@ -84,13 +90,13 @@ class WithdrawalAssessment:
     inputs: WithdrawalInputs
     allowed: Eligibility
     conditions: tuple[Condition, ...]
+    consequences: tuple[Consequence, ...]  # empty where nothing can be taken out
     materials: tuple[Material, ...]
     basis: str
     provenance: tuple[Provenance, ...]
 
 
 _CARDS = (Material.ID_CARD, Material.SOCIAL_SECURITY_CARD)
-_CLOSED = Condition.ACCOUNT_CLOSED_AFTER
 # Cases with no withdrawal route at all, so no materials to prepare.
 _NO_PATHWAY = frozenset({WithdrawalCase.TO_WALLET, WithdrawalCase.OTHER})
 
@@ -100,31 +106,31 @@ _TABLE: dict[
 ] = {
     WithdrawalCase.EMIGRATION: (
         Eligibility.IF_CONDITIONS,
-        (Condition.FOREIGN_RESIDENCE_HUKOU_CANCELLED, _CLOSED),
+        (Condition.FOREIGN_RESIDENCE_HUKOU_CANCELLED,),
         (Material.FOREIGN_RESIDENCE_PROOF, Material.HUKOU_CANCELLATION_PROOF),
         "出国定居：取得国外永久居留权并注销国内户籍后可申请",
     ),
     WithdrawalCase.NEW_PLACE_REFUSES: (
         Eligibility.IF_CONDITIONS,
-        (Condition.NEW_PLACE_WONT_ACCEPT, _CLOSED),
+        (Condition.NEW_PLACE_WONT_ACCEPT,),
         (Material.NON_ACCEPTANCE_PROOF,),
         "跨地区工作调动，新参保地不接收个人账户余额时可申请",
     ),
     WithdrawalCase.SERIOUS_ILLNESS: (
         Eligibility.SOME_PLACES,
-        (Condition.LOCAL_ILLNESS_LIST, _CLOSED),
+        (Condition.LOCAL_ILLNESS_LIST,),
         (Material.HOSPITAL_PROOF, Material.ITEMISED_BILL),
         "部分地区对重大疾病或大额医疗费用允许提取，病种范围以当地为准",
     ),
     WithdrawalCase.DEATH: (
         Eligibility.YES,
-        (Condition.LEGAL_HEIR_APPLIES, _CLOSED),
+        (Condition.LEGAL_HEIR_APPLIES,),
         (Material.DEATH_CERTIFICATE, Material.KINSHIP_PROOF),
         "参保人去世后，法定继承人可申请支取个人账户余额",
     ),
     WithdrawalCase.QUIT_EMPLOYEE_SCHEME: (
         Eligibility.SOME_PLACES,
-        (Condition.LOCAL_RULE_ON_QUITTING, _CLOSED),
+        (Condition.LOCAL_RULE_ON_QUITTING,),
         (),
         "部分地区允许主动放弃职工医保后提取个人账户余额",
     ),
@@ -160,6 +166,8 @@ def withdrawal_eligibility(
         inputs=WithdrawalInputs(case, months_elsewhere),
         allowed=allowed,
         conditions=conditions,
+        # Taking the balance out closes the account (source 004); no route, no consequence.
+        consequences=() if case in _NO_PATHWAY else (Consequence.ACCOUNT_CLOSED,),
         materials=() if case in _NO_PATHWAY else (*_CARDS, *materials),
         basis=basis,
         provenance=tuple(provenance),
@@ -170,7 +178,7 @@ def _long_term(
     months: int | None,
 ) -> tuple[Eligibility, tuple[Condition, ...], tuple[Material, ...], str]:
     need = nat.LONG_TERM_ELSEWHERE_MONTHS.value
-    conditions = (Condition.REMOTE_CARE_REGISTERED_6_MONTHS, _CLOSED)
+    conditions = (Condition.REMOTE_CARE_REGISTERED_6_MONTHS,)
     materials = (Material.REMOTE_CARE_RECORD,)
     if months is None:
         allowed = Eligibility.IF_CONDITIONS
