@@ -15,6 +15,7 @@ from bot.policy import (
     late_fee,
 )
 from intents.base import Intent
+from intents.lapse_effects import resident_rule
 
 _AMOUNT_WORDS = ("多少钱", "多少", "金额", "怎么算", "算一下", "费用", "补多少")
 _FEE_WORDS = ("滞纳金", "罚款", "罚金", "利息")
@@ -64,6 +65,13 @@ async def handle(turn: Turn) -> Reply:
         estimate = any(p.kind == "national" for p in result.provenance)
     # "能补吗" is answered by whether and how; "多少钱" by the amount.
     answer.insert(len(answer) if asks_amount else 0, _situation(turn, cause))
+    if s.scheme == "resident" and cause is not LapseCause.EMPLOYER:
+        # Residents pay by the year: the window (the city's dated rule, or the national
+        # practice) is the answer to "怎么补", not a monthly amount.
+        rule, rule_figures, rule_estimate = resident_rule(turn)
+        answer[1:1] = rule
+        figures.extend(rule_figures)
+        estimate = estimate or rule_estimate
     if "年限" in turn.text or s.years is not None:
         answer.append(Part("back_payment/years_short"))
     if ask == "base":

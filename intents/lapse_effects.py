@@ -237,6 +237,18 @@ def _resident(turn: Turn, months: int | None, focus: str | None) -> Reply:
     )
 
 
+def resident_rule(turn: Turn) -> tuple[list[Part], list[Figure], bool]:
+    """The residents' late-payment rule for this turn (the city's, dated, or the national
+    practice): its sentences, its figures and whether it is an estimate. Shared with
+    back_payment, which answers "居民医保断缴了怎么补" with the same rule."""
+    paid_from, paid_to = _payment_period(turn)
+    late = resident_late_payment(
+        turn.today, city=turn.ctx.city(turn.slots.city), paid_from=paid_from, paid_to=paid_to
+    )
+    parts = _resident_rule_parts(late, turn.slots.city, turn.today)
+    return parts, _resident_figures(late), is_estimate(late)
+
+
 def _resident_rule_parts(late: ResidentLatePayment, city: str | None, today: date) -> list[Part]:
     """The late-payment rule with its dates, and what a planned payment date means."""
     parts: list[Part] = []

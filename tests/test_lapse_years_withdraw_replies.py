@@ -371,3 +371,28 @@ async def test_continuity_question_gets_the_continuity_answer(
     assert answer.text.startswith(first)
     assert explain_block("account_usable_no_credit") not in answer.text
     assert "【办理步骤】" not in answer.text
+
+
+# --- back_payment for residents: the same dated rule --------------------------------------
+
+
+async def test_residents_back_payment_gives_the_city_rule_with_its_dates(
+    pipeline: Pipeline,
+) -> None:
+    answer = await ask(pipeline, "rb1", "南京居民医保断了怎么补交", "back_payment")
+    late = resident_late_payment(TODAY, city=city("南京市"))
+    assert late.city_rule and late.no_wait_before is not None
+    assert fmt_date(late.no_wait_before) in answer.text  # the dated no-wait deadline
+    assert f"{late.waiting_days}天" in answer.text
+    assert "no_wait_deadline" in {f["name"] for f in answer.figures}
+
+
+async def test_residents_back_payment_without_a_city_rule_gives_the_national_window(
+    pipeline: Pipeline,
+) -> None:
+    answer = await ask(pipeline, "rb2", "居民医保断缴了怎么补", "back_payment")
+    late = resident_late_payment(TODAY, city=None)
+    assert late.example_window is not None and late.waiting_months is not None
+    start, end = late.example_window
+    assert f"{start.month}月{start.day}日至{end.month}月{end.day}日" in answer.text
+    assert f"{late.waiting_months}个月" in answer.text
