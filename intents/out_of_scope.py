@@ -31,6 +31,12 @@ async def handle(turn: Turn) -> Reply:
             return Reply(
                 answer=(Part("out_of_scope/other_insurance", {"topic": topic, "office": office}),)
             )
+    if not any("\u4e00" <= ch <= "\u9fff" for ch in turn.text):
+        # No Chinese at all: a message we could not read ("???", "hello"), not a topic
+        # outside ours; say what we can read instead of refusing.
+        latin = any(ch.isascii() and ch.isalpha() for ch in turn.text)
+        key = "out_of_scope/not_chinese" if latin else "out_of_scope/unreadable"
+        return Reply(answer=(Part(key),))
     if any(w in turn.text for w in _OURS):
         # About medical insurance, just not a question we recognised: offer the topics.
         return Reply(

@@ -295,3 +295,16 @@ def test_state_json_round_trips_every_field() -> None:
     data = full.to_json()
     assert set(data) == {f.name for f in dataclasses.fields(ConversationState)}
     assert ConversationState.from_json(data) == full
+
+
+@pytest.mark.parametrize(
+    ("text", "block"),
+    [("???", "out_of_scope/unreadable"), ("   ", "out_of_scope/unreadable"),
+     ("what is the deadline", "out_of_scope/not_chinese")],
+)  # fmt: skip
+async def test_unreadable_input_is_asked_again_not_refused(
+    bot: Pipeline, text: str, block: str
+) -> None:
+    answer = await say(bot, text)
+    assert answer.startswith(render_part(Part(block)).splitlines()[0])
+    assert render_part(Part("out_of_scope/unknown")).splitlines()[0] not in answer
