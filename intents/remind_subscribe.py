@@ -12,7 +12,7 @@ from bot.policy import (
 )
 from bot.reminders import add_subscription, list_subscriptions
 from bot.reminders.channels import TargetKind, parse_target
-from bot.reminders.records import MONTHLY_KIND
+from bot.reminders.records import MONTHLY_KIND, Subscription
 from intents.base import Intent
 from region_data.city_policy import CityPolicy, ProvincePolicy
 
@@ -83,6 +83,7 @@ async def handle(turn: Turn) -> Reply:
             )
         return cannot_push_reply(fact, remind_on, figures, estimate)
     monthly = kind == MONTHLY_KIND
+    corrected = await _corrected(turn)
     await add_subscription(
         turn.storage,
         turn.user,
@@ -96,12 +97,13 @@ async def handle(turn: Turn) -> Reply:
         # The table's day too, so the roll-over keeps it without the table at hand.
         due_day=deadline.monthly_day if monthly else None,
         lead_days=LEAD_DAYS if monthly else (),
+        replaces=corrected.id if corrected else None,
     )
     dates = "、".join(fmt_date(d) for d in sorted(remind_on))
     return Reply(
         answer=(
             Part(
-                "remind_subscribe/confirm",
+                "remind_subscribe/confirm_changed" if corrected else "remind_subscribe/confirm",
                 {"title": title, "place_text": place_text, "due": fmt_date(due), "dates": dates},
             ),
             delivery_note(turn.user),
@@ -152,6 +154,24 @@ async def _collection_start(
         figures=figures,
         estimate=estimate,
     )
+
+
+# Words that ask for another reminder besides the last one, not a correction of it.
+_ANOTHER = ("也", "再", "另外", "还要", "加一个", "多一个", "还有")
+
+
+async def _corrected(turn: Turn) -> Subscription | None:
+    """The reminder this message corrects: "每月15号" right after "提醒我交医保" set a yearly
+    one means the monthly one instead, not both. Only a short message with no word asking
+    for another one, and only the user's newest reminder, set today."""
+    said = turn.understanding.text
+    if turn.storage is None or len(said) > 12 or any(w in said for w in _ANOTHER):
+        return None
+    if "提醒" in said:  # a request of its own ("每月15号提醒我"), not a correction
+        return None
+    subs = await list_subscriptions(turn.storage, turn.user)
+    newest = max(subs, key=lambda s: s.id, default=None)
+    return newest if newest is not None and newest.created == turn.today.isoformat() else None
 
 
 def can_push(user: str) -> bool:

@@ -40,6 +40,7 @@ from bot.reminders.config import ReminderSettings
 from bot.reminders.jobs import JobState, JobStore, MemoryJobStore, open_job_store
 from bot.reminders.records import (
     KEY_PREFIX,
+    MONTHLY_KIND,
     JobSpec,
     advance_monthly,
     job_key,
@@ -517,6 +518,21 @@ async def test_subscribe_list_cancel_keeps_jobs_in_step(bot: Pipeline) -> None:
         assert sorted(j.fire_on for j in await jobs.jobs("u")) == ["2026-12-08", "2026-12-14"]
         await bot.forget("u")
         assert await jobs.jobs("u") == []
+
+
+async def test_a_short_correction_replaces_the_reminder_just_set(bot: Pipeline) -> None:
+    today = date(2026, 11, 25)
+    await bot.respond("u", "提醒我交医保", today=today)  # the residents' yearly deadline
+    changed = await bot.respond("u", "每月15号", today=today)  # no: monthly, on the 15th
+    assert changed.text.startswith("好的，刚才那个提醒已改成")
+    (sub,) = await list_subscriptions(bot.storage, "u")
+    assert sub.kind == MONTHLY_KIND and sub.due_day == 15
+    async with bot.reminders.jobs() as jobs:  # the jobs follow: the yearly ones are gone
+        assert sorted(j.fire_on for j in await jobs.jobs("u")) == ["2026-12-08", "2026-12-14"]
+    # Asking for another one keeps both.
+    await bot.respond("v", "提醒我交医保", today=today)
+    await bot.respond("v", "再加一个每月15号的提醒", today=today)
+    assert len(await list_subscriptions(bot.storage, "v")) == 2
 
 
 async def test_transfer_follow_up_across_national_day(bot: Pipeline) -> None:

@@ -108,12 +108,14 @@ async def add_subscription(
     *,
     due_day: int | None = None,
     lead_days: Sequence[int] = (),
+    replaces: int | None = None,
 ) -> Subscription:
-    """Record a reminder; the same deadline twice replaces the older record."""
+    """Record a reminder; the same deadline twice replaces the older record, and so does the
+    record numbered ``replaces`` (a reminder the user just corrected)."""
     subs = [
         s
         for s in await list_subscriptions(storage, user)
-        if (s.kind, s.due) != (kind, due.isoformat())
+        if (s.kind, s.due) != (kind, due.isoformat()) and s.id != replaces
     ]
     new = Subscription(
         id=max((s.id for s in subs), default=0) + 1,
