@@ -50,6 +50,9 @@ async def handle(turn: Turn) -> Reply:
     remember: dict[str, object] = {}
     estimate = False
     ask: str | None = None
+    if asks_amount and s.months is None:
+        # Asked once already: not again, but the formula says what the amount needs.
+        answer.append(Part("back_payment/formula"))
     if s.months is not None and s.months > 0:
         result = back_payment(s.months, city=turn.ctx.city(s.city), base=s.base)
         fields = {"place": s.city or "", "months": s.months, "rate": fmt_rate(result.rate)}

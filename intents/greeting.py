@@ -11,19 +11,7 @@ async def handle(turn: Turn) -> Reply:
     """A menu of what the bot answers; thanks and goodbyes get a short word instead."""
     if any(word in turn.text for word in _THANKS):
         return Reply(answer=(Part("greeting/thanks"),))
-    if _only_latin(turn.text):  # "hello, can you help…": the menu, and that we read Chinese
-        return Reply(
-            answer=(Part("out_of_scope/not_chinese"), Part("greeting/menu")), choices=TOPIC_CHOICES
-        )
     return Reply(answer=(Part("greeting/menu"),), choices=TOPIC_CHOICES)
-
-
-def _only_latin(text: str) -> bool:
-    """Words in Latin letters and no Chinese beyond a greeting word ("hi", "hello")."""
-    if any("\u4e00" <= ch <= "\u9fff" for ch in text):
-        return False
-    words = [w for w in "".join(c if c.isascii() and c.isalpha() else " " for c in text).split()]
-    return len(words) > 1
 
 
 INTENT = Intent(

@@ -308,3 +308,51 @@ async def test_unreadable_input_is_asked_again_not_refused(
     answer = await say(bot, text)
     assert answer.startswith(render_part(Part(block)).splitlines()[0])
     assert render_part(Part("out_of_scope/unknown")).splitlines()[0] not in answer
+
+
+async def test_a_short_clear_question_of_another_topic_is_not_taken_as_the_answer(
+    bot: Pipeline,
+) -> None:
+    assert "哪个城市" in await say(bot, "医保封顶线多少")
+    moved = await bot.respond("u", "从福州转到北京", today=TODAY)  # names a city, asks a move
+    assert moved.intent == "transfer" and "福州市转到北京市" in moved.text
+    assert "几个月" in await say(bot, "补缴要多少钱", user="v")
+    effects = await bot.respond("v", "断了4个月有什么影响", today=TODAY)
+    assert effects.intent == "lapse_effects"
+    # The same family still answers: "12月1日补缴" is the date the lapse answer invited.
+    await say(bot, "深圳医保断了2个月，住院还能报吗", user="w")
+    assert (await bot.respond("w", "12月1日补缴", today=TODAY)).intent == "lapse_effects"
+
+
+async def test_personal_numbers_are_never_slots_and_keep_the_question(bot: Pipeline) -> None:
+    assert "几个月" in await say(bot, "补缴要多少钱")
+    phone = await say(bot, "13812345678")
+    assert phone == render_part(Part("common/privacy_note"))
+    assert "13812345678" not in phone
+    answer = await say(bot, "4个月")  # the months question was still open
+    assert "4个月" in answer and "13812345678" not in answer
+    card = await say(bot, "北京补缴3个月要多少钱，卡号6222021234567890123", user="c")
+    assert "6222021234567890123" not in card and "1866606" not in card
+
+
+async def test_unreadable_input_keeps_the_pending_question(bot: Pipeline) -> None:
+    assert "从哪个城市转出" in await say(bot, "医保转到北京")
+    assert (await say(bot, "???")).startswith("没看明白")
+    answer = await say(bot, "福州")
+    assert "福州市转到北京市" in answer
+
+
+async def test_a_weak_place_name_after_na_is_the_follow_up_place(bot: Pipeline) -> None:
+    await say(bot, "北京住院能报多少")
+    answer = await bot.respond("u", "那开封呢", today=TODAY)
+    assert answer.intent == "reimbursement" and list(answer.cities) == ["开封市"]
+    assert "北京市" not in answer.text
+
+
+async def test_a_follow_up_keeps_its_topic_when_the_last_text_names_another(
+    bot: Pipeline,
+) -> None:
+    await say(bot, "南京居民医保断了半年")
+    await say(bot, "12月1日补缴")  # answers the lapse question's invitation
+    answer = await bot.respond("u", "那北京呢", today=TODAY)
+    assert answer.intent == "lapse_effects"  # not back_payment, though 补缴 was said

@@ -56,6 +56,22 @@ PLACE_SLOTS = (
 )
 NUMBER_SLOTS = ("months", "days", "years", "base", "arrears", "cause", "date", "day_of_month")
 _PRIVACY_NOTE = Part("common/privacy_note")
+# Overall evidence (keywords, examples, Naive Bayes) with which a short message that also fills
+# the slot we asked for is a question of its own ("福州转北京" while we wait for a city).
+_NEW_QUESTION_SCORE = 4.0
+_QUESTION_WORDS = (
+    "什么",
+    "怎么",
+    "如何",
+    "吗",
+    "多少",
+    "几",
+    "哪",
+    "影响",
+    "能不能",
+    "是不是",
+    "?",
+)
 # Keyword evidence with which a follow-up like "那补缴呢" opens another topic.
 _NEW_TOPIC_EVIDENCE = 3.0
 # A follow-up that leans on the previous message: "那…", "…呢", "还有…".
@@ -88,6 +104,16 @@ class Dialog:
 
     async def respond(self, user: str, text: str, today: date, *, compact: bool = False) -> Answer:
         """``compact``: a group-chat answer (short, nothing private; see ``bot.dialog.compact``)."""
+        personal = redact(text) != text
+        if personal:
+            # An ID-card, phone or bank-card number is never a month count or a base: read
+            # the message without it (and say so below).
+            text = redact(text)
+        if _unreadable(text):
+            # "???", an emoji, English, a bare phone number: ask again, and keep whatever
+            # question is pending.
+            block = "common/privacy_note" if personal else _unreadable(text)
+            return Answer(render_part(Part(block)), "out_of_scope")
         state = await load_state(self.storage, user)
         before = state.to_json()
         norm = normalize(text)
@@ -132,7 +158,7 @@ class Dialog:
             reply = PRIVATE_ONLY_REPLY  # records for a group member key could never be delivered
         else:
             reply = await self._handle(turn)
-        if redact(text) != text:
+        if personal:
             # An ID-card, phone or bank-card number in the message: we never need one, say so.
             reply = dataclasses.replace(reply, answer=(*reply.answer, _PRIVACY_NOTE))
         if compact:
@@ -164,7 +190,9 @@ class Dialog:
         own = slots_from(u, e)
         remembered = slots_from_json(state.slots)
         own = _bare_number(state.pending_slot, u.text, own)
-        if state.pending_intent and _answers_pending(state.pending_slot, u, own):
+        if state.pending_intent and _answers_pending(
+            state.pending_slot, u, own, state.pending_intent
+        ):
             own = _as_asked_end(state.pending_slot, own)
             merged = merge(remembered, own, keep_numbers=True)
             return state.pending_intent, _other_end_kept(remembered, own, merged), "pending"
@@ -180,7 +208,10 @@ class Dialog:
                 # after a transfer asks about its progress, "那北京呢" the same thing again.
                 context = state.last_text or BY_ID[state.last_intent].extra.get("topic", "")
                 again = self._understand(f"{context} {u.text}") if context else u
-                intent = again.intent if again.intent != "out_of_scope" else state.last_intent
+                # Only a facet the follow-up's own words point to ("那要多久" → progress); the
+                # last question's words alone ("…补缴 那北京呢") do not change its topic.
+                own_facet = again.intent == u.intent and again.intent != "out_of_scope"
+                intent = again.intent if own_facet else state.last_intent
             # "北京" while we wait for the base: a detail of the pending question, read with it
             leans_on = "pending" if intent == state.pending_intent else "last" if keep else ""
             merged = merge(remembered, own, keep_numbers=True)
@@ -228,6 +259,7 @@ _INVITATIONS = {
     "explain/payment_date_needed": "date",
     "explain/need_base": "base",
     "back_payment/amount_need_base": "base",
+    "back_payment/formula": "months",
     "explain/sex_needed": "gender",
 }
 
@@ -257,8 +289,8 @@ def _known(values: Any) -> dict[str, Any]:
     return {k: v for k, v in dict(values).items() if k in _SLOT_NAMES}
 
 
-def _answers_pending(slot: str | None, u: Understanding, own: Slots) -> bool:
-    """Is this message the short answer to the question we asked?"""
+def _answers_pending(slot: str | None, u: Understanding, own: Slots, pending: str) -> bool:
+    """Is this message the answer to the question we asked (for the ``pending`` intent)?"""
     if slot is None:
         return False
     provided = {
@@ -268,8 +300,18 @@ def _answers_pending(slot: str | None, u: Understanding, own: Slots) -> bool:
     }.get(slot, getattr(own, slot, None))
     if provided is None:
         return False
+    # "福州" or "深圳 4个月" answers; "从福州转到北京" or "断了4个月有什么影响" is a question of
+    # its own, however short, when its own topic is clear and another one.
+    if u.intent in ("out_of_scope", "greeting", pending):
+        return True
+    if any(u.intent in family and pending in family for family in NUMBER_FAMILIES) and not any(
+        w in u.text for w in _QUESTION_WORDS
+    ):
+        # "12月1日补缴" answers the lapse question's "when will you pay?"; "断了4个月有什么
+        # 影响" after "how many months?" asks something of its own.
+        return True
     top = u.classification.ranking[0]
-    return u.intent in ("out_of_scope", "greeting") or len(u.text) <= 10 or top.keyword < 3.0
+    return top.keyword < _NEW_TOPIC_EVIDENCE and top.score < _NEW_QUESTION_SCORE
 
 
 _BARE_NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s*(元|块|年|个月|月|天|日)?")
@@ -305,12 +347,27 @@ def _is_elliptic(u: Understanding) -> bool:
     return weak or bool(_ELLIPTIC.search(u.text))
 
 
+def _unreadable(text: str) -> str:
+    """The reply block for a message we cannot read at all, or "" for one we can: no Chinese
+    and no digits; Latin words get "we read Chinese" (a bare "hi"/"hello" is a greeting)."""
+    if any("\u4e00" <= ch <= "\u9fff" or ch.isdigit() for ch in text):
+        return ""
+    text = re.sub(r"\[(?:ID|CARD|PHONE|OPENID)\]", " ", text)  # redacted numbers
+    words = "".join(c if c.isascii() and c.isalpha() else " " for c in text).split()
+    if not words:
+        return "out_of_scope/unreadable"
+    if len(words) == 1 and words[0].lower() in ("hi", "hello", "hey", "ok", "okay"):
+        return ""
+    return "out_of_scope/not_chinese"
+
+
 def _is_detail(u: Understanding, own: Slots) -> bool:
-    """A short number with no topic of its own: a detail of the last question ("我刚参保3个月"
+    """A short number or scheme with no topic of its own: a detail of the last question ("我刚参保3个月"
     after a question about the cap, "交了18年" after one about the years)."""
     if len(u.text) > 12 or u.places.mentions or u.classification.ranking[0].keyword >= 3.0:
         return False
-    return any(getattr(own, name) is not None for name in ("months", "years", "base", "days"))
+    details = ("months", "years", "base", "days", "scheme")
+    return any(getattr(own, name) is not None for name in details)
 
 
 def slots_from(u: Understanding, e: Entities) -> Slots:
