@@ -11,11 +11,14 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import pytest
 
 from bot.storage import MemoryStorage, Storage, open_storage
+
+if TYPE_CHECKING:
+    from bot.pipeline import Pipeline
 
 # "routed": per-message keys in memory, the rest in SQLite (the default single worker);
 # "fallback-*": the server store behind FallbackStorage, as the app opens it (bot/storage/tiered).
@@ -127,3 +130,21 @@ async def make_storage(
 
 
 # =============================================================================================
+# The whole pipeline on in-memory storage, as a chat user meets it (the reply and dialog tests).
+# `bot` and `pipeline` are the same fixture under the two names the test files grew up with.
+# =============================================================================================
+
+
+@pytest.fixture
+async def pipeline() -> AsyncIterator[Pipeline]:
+    from bot.pipeline import Pipeline as _Pipeline
+    from bot.settings import Settings
+
+    storage = open_storage("memory://")
+    yield _Pipeline(Settings(), storage)
+    await storage.close()
+
+
+@pytest.fixture
+def bot(pipeline: Pipeline) -> Pipeline:
+    return pipeline

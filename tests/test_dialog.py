@@ -16,19 +16,9 @@ from bot.policy import (
     late_fee,
     reimbursement_cap,
 )
-from bot.settings import Settings
-from bot.storage import open_storage
 from region_data.city_policy import default_city_policies
 
 TODAY = date(2026, 11, 25)
-
-
-@pytest.fixture
-async def bot():
-    storage = open_storage("memory://")
-    pipeline = Pipeline(Settings(), storage)
-    yield pipeline
-    await storage.close()
 
 
 async def say(bot: Pipeline, text: str, user: str = "u") -> str:

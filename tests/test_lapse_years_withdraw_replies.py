@@ -8,7 +8,6 @@ rules or the region data shows up as a changed reply, not as a stale test.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import date
 from decimal import Decimal
 
@@ -29,19 +28,10 @@ from bot.policy import (
     withdrawal_eligibility,
 )
 from bot.policy.lapse import resident_late_payment
-from bot.settings import Settings
-from bot.storage import open_storage
 from region_data.city_policy import default_city_policies
 
 TODAY = date(2026, 11, 25)
 ESTIMATE_NOTE = render_part(Part("common/estimate_note"))
-
-
-@pytest.fixture
-async def pipeline() -> AsyncIterator[Pipeline]:
-    storage = open_storage("memory://")
-    yield Pipeline(Settings(), storage)
-    await storage.close()
 
 
 def city(name: str) -> CityPolicy | None:

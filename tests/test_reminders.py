@@ -495,13 +495,6 @@ async def test_month_end_reminder_rolls_to_the_last_day() -> None:
 # --- the chat side ----------------------------------------------------------------------------
 
 
-@pytest.fixture
-async def bot() -> AsyncIterator[Pipeline]:
-    storage = open_storage("memory://")
-    yield Pipeline(Settings(), storage)
-    await storage.close()
-
-
 async def test_subscribe_list_cancel_keeps_jobs_in_step(bot: Pipeline) -> None:
     today = date(2026, 11, 25)
     await bot.respond("u", "居民医保缴费截止前提醒我", today=today)

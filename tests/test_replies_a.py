@@ -23,19 +23,10 @@ from bot.policy import (
     next_deadline,
     transfer_timeline,
 )
-from bot.settings import Settings
-from bot.storage import open_storage
 from region_data.city_policy import default_city_policies
 
 TODAY = date(2026, 11, 25)
 CITIES = default_city_policies()
-
-
-@pytest.fixture
-async def bot():
-    storage = open_storage("memory://")
-    yield Pipeline(Settings(), storage)
-    await storage.close()
 
 
 async def ask(bot: Pipeline, text: str, user: str = "u", today: date = TODAY):

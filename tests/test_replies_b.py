@@ -8,7 +8,6 @@ as a changed reply, not as a stale test.
 from __future__ import annotations
 
 import string
-from collections.abc import AsyncIterator
 from datetime import date
 from decimal import Decimal
 
@@ -38,20 +37,12 @@ from bot.policy import (
     withdrawal_eligibility,
 )
 from bot.policy import Material as WithdrawalMaterial
-from bot.settings import Settings
 from bot.storage import open_storage
 from region_data.city_policy import default_city_policies, parse_city_policies
 
 TODAY = date(2026, 11, 25)
 FILES = ("withdraw", "family_share", "balance", "contribution_years", "payment", "reimbursement")
 ESTIMATE_NOTE = render_part(Part("common/estimate_note"))
-
-
-@pytest.fixture
-async def pipeline() -> AsyncIterator[Pipeline]:
-    storage = open_storage("memory://")
-    yield Pipeline(Settings(), storage)
-    await storage.close()
 
 
 def city(name: str) -> CityPolicy | None:

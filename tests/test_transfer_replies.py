@@ -13,21 +13,12 @@ from bot.dialog.figures import fmt_date
 from bot.dialog.render import MAX_BYTES
 from bot.pipeline import Pipeline
 from bot.policy import TransferKind, add_months, add_working_days, transfer_timeline
-from bot.settings import Settings
-from bot.storage import open_storage
 from region_data.city_policy import default_city_policies
 
 TODAY = date(2026, 11, 25)
 CITIES = default_city_policies()
 CROSS = TransferKind.CROSS_PROVINCE
 DATE = r"\d{4}年\d{1,2}月\d{1,2}日"
-
-
-@pytest.fixture
-async def bot():
-    storage = open_storage("memory://")
-    yield Pipeline(Settings(), storage)
-    await storage.close()
 
 
 async def ask(bot: Pipeline, text: str, user: str = "u", today: date = TODAY):
