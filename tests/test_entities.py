@@ -566,6 +566,8 @@ def spans_of(text: str, *places: str) -> list[tuple[int, int]]:
         ("转到上海", ["上海"], ["destination"]),
         ("医保转入上海", ["上海"], ["destination"]),
         ("北京转移出去", ["北京"], ["origin"]),
+        ("我想把医保从福州转走", ["福州"], ["origin"]),  # 转走: leaving, like 转出
+        ("福州的医保转走", ["福州"], ["origin"]),
         ("我在北京交了5年,想转到上海", ["北京", "上海"], ["origin", "destination"]),
         ("去杭州看病", ["杭州"], ["destination"]),
         ("北京和上海哪个好", ["北京", "上海"], ["unknown", "unknown"]),

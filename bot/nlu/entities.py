@@ -964,7 +964,8 @@ def place_roles(text: str, spans: Sequence[tuple[int, int]]) -> list[str]:
             and text[after.end() : spans[i + 1][0]] in ("", "了", "到")
         )
         if after is not None and not connective:
-            roles[i] = "origin" if after.group("role").endswith("出") else "destination"
+            # 转出, 迁出, 转走: leaving that place; 转入, 迁进: arriving there.
+            roles[i] = "origin" if after.group("role")[-1] in "出走" else "destination"
             continue
         prev_end = spans[i - 1][1] if i and valid[i - 1] and spans[i - 1][1] <= start else 0
         before = _clause_window(text, start, min(8, start - prev_end))
