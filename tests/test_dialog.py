@@ -346,3 +346,19 @@ async def test_a_follow_up_keeps_its_topic_when_the_last_text_names_another(
     await say(bot, "12月1日补缴")  # answers the lapse question's invitation
     answer = await bot.respond("u", "那北京呢", today=TODAY)
     assert answer.intent == "lapse_effects"  # not back_payment, though 补缴 was said
+
+
+async def test_greetings_and_off_topic_turns_pass_without_changing_the_topic(
+    bot: Pipeline,
+) -> None:
+    await say(bot, "从福州转到北京")
+    await say(bot, "你好")
+    answer = await bot.respond("u", "那上海呢", today=TODAY)  # a move again, 福州 → 上海
+    assert answer.intent == "transfer" and "福州市转到上海市" in answer.text
+    await say(bot, "北京补缴3个月要多少钱", user="w")
+    await say(bot, "今天天气怎么样", user="w")
+    assert "上海市断缴3个月" in await say(bot, "那上海呢", user="w")
+    await say(bot, "谢谢", user="w")
+    base = Decimal("6000")
+    amount = back_payment(3, city=default_city_policies().city("上海市"), base=base).amount
+    assert amount is not None and amount.display in await say(bot, "6000", user="w")

@@ -56,6 +56,8 @@ PLACE_SLOTS = (
 )
 NUMBER_SLOTS = ("months", "days", "years", "base", "arrears", "cause", "date", "day_of_month")
 _PRIVACY_NOTE = Part("common/privacy_note")
+# Turns that pass without changing what the conversation is about.
+_PASSING = frozenset({"greeting", "out_of_scope", "human"})
 # Overall evidence (keywords, examples, Naive Bayes) with which a short message that also fills
 # the slot we asked for is a question of its own ("福州转北京" while we wait for a city).
 _NEW_QUESTION_SCORE = 4.0
@@ -233,11 +235,15 @@ class Dialog:
     def _remember(
         self, state: ConversationState, turn: Turn, reply: Reply, followups: dict[str, str]
     ) -> None:
+        state.followups = followups
+        state.choices = dict(reply.choices)
+        if turn.intent in _PASSING and not reply.ask:
+            # "谢谢", "你好", a question about the weather: the conversation's topic, its
+            # details and any pending question stay for the next message ("那上海呢").
+            return
         known = _known(reply.remember) if reply.remember else {}
         slots = dataclasses.replace(turn.slots, **known) if known else turn.slots
         state.slots = slots_to_json(slots)
-        state.followups = followups
-        state.choices = dict(reply.choices)
         ask = reply.ask or _invited(reply, turn)
         if ask:
             if state.pending_intent != turn.intent:
@@ -428,7 +434,13 @@ def _as_asked_end(slot: str | None, own: Slots) -> Slots:
 
 def _other_end_kept(old: Slots, new: Slots, merged: Slots) -> Slots:
     """A follow-up naming one end of a move keeps the other: "从福州转到北京" then
-    "那转到上海呢" is 福州 → 上海, and "那从厦门转呢" is 厦门 → 北京."""
+    "那转到上海呢" is 福州 → 上海, and "那从厦门转呢" is 厦门 → 北京; a place without a role
+    ("那上海呢") after a move takes the destination's place."""
+    if new.city and not (new.origin or new.destination) and old.origin and old.destination:
+        new = dataclasses.replace(new, destination=new.city, destination_province=new.province)
+        merged = dataclasses.replace(
+            merged, destination=new.city, destination_province=new.province
+        )
     if new.destination and not new.origin and old.origin:
         return dataclasses.replace(
             merged,
