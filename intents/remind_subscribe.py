@@ -37,6 +37,10 @@ async def handle(turn: Turn) -> Reply:
         due, title, kind = result.day, render_title("transfer_title", {}), "transfer"
         remind_on = [due]
         figures: tuple[Figure, ...] = ()
+    elif _own_date(turn) is not None:
+        # "提醒我12月20日交医保": the user's own day, on that day; no rule to cite.
+        due, kind = _own_date(turn) or turn.today, "user_date"
+        title, remind_on, figures = render_title("own_date_title", {}), [due], ()
     else:
         if (
             s.day_of_month is not None
@@ -103,7 +107,11 @@ async def handle(turn: Turn) -> Reply:
     return Reply(
         answer=(
             Part(
-                "remind_subscribe/confirm_changed" if corrected else "remind_subscribe/confirm",
+                "remind_subscribe/confirm_changed"
+                if corrected
+                else "remind_subscribe/confirm_own"
+                if kind == "user_date"
+                else "remind_subscribe/confirm",
                 {"title": title, "place_text": place_text, "due": fmt_date(due), "dates": dates},
             ),
             delivery_note(turn.user),
@@ -154,6 +162,16 @@ async def _collection_start(
         figures=figures,
         estimate=estimate,
     )
+
+
+def _own_date(turn: Turn) -> date | None:
+    """A future day the user named for a one-off reminder (not a monthly day)."""
+    s = turn.slots
+    if s.date is None or s.date <= turn.today or s.day_of_month is not None:
+        return None
+    if any(w in turn.text for w in ("每月", "每个月")):
+        return None
+    return s.date
 
 
 # Words that ask for another reminder besides the last one, not a correction of it.

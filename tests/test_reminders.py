@@ -824,3 +824,14 @@ async def test_an_old_record_of_the_chat_page_is_listed_with_a_note_and_can_be_c
     assert "1. " + sub.title in listing.text and "收不到主动推送" in listing.text
     done = await bot.respond(user, "取消提醒", today=ASKED_ON)
     assert "已取消" in done.text and await stored(bot, user) == ([], [])
+
+
+async def test_a_day_the_user_names_is_the_reminder_day(bot: Pipeline) -> None:
+    today = date(2026, 11, 25)
+    answer = await bot.respond("u", "提醒我12月20日交医保", today=today)
+    first = answer.text.splitlines()[0]  # not a deadline: the user's own day
+    assert "2026年12月20日提醒你交医保" in first and "截止日" not in first
+    (sub,) = await list_subscriptions(bot.storage, "u")
+    assert sub.kind == "user_date" and sub.due == "2026-12-20"
+    async with bot.reminders.jobs() as jobs:
+        assert [j.fire_on for j in await jobs.jobs("u")] == ["2026-12-20"]
