@@ -126,6 +126,9 @@ def _reply(
     )
 
 
+_LEAVING_WORDS = ("转走", "转出", "带走", "迁出", "离开")
+
+
 def _one_or_no_place(
     turn: Turn, origin: Place | None, destination: Place | None, resident: bool
 ) -> tuple[list[Part], tuple[Part, ...], str | None, str]:
@@ -154,7 +157,9 @@ def _one_or_no_place(
     else:
         if s.city:
             answer.append(Part("transfer/one_place", {"place": s.city}))
-        missing, ask_part = "destination", "transfer/ask_places"
+        # Both unknown, one city comes back: "把医保转走" leaves a place, so that is the origin.
+        leaving = any(w in turn.text for w in _LEAVING_WORDS)
+        missing, ask_part = ("origin" if leaving else "destination"), "transfer/ask_places"
     # A city that pays the balance to the person's bank (南京) says so, and the flow follows;
     # a lone city of unknown role may be the origin.
     maybe_origin = origin.city if origin else None if destination else s.city

@@ -233,3 +233,9 @@ async def test_two_provinces_without_cities_are_a_cross_province_move(bot: Pipel
     answer = await ask(bot, "医保从广东转到湖南怎么办")
     first = answer.text.splitlines()[0]
     assert "跨省" in first and "广东省内" not in answer.text
+
+
+async def test_a_city_answering_after_leaving_words_is_the_origin(bot: Pipeline) -> None:
+    await ask(bot, "我想把医保转走", user="leave")
+    answer = await ask(bot, "福州", user="leave")
+    assert "从福州市转出" in answer.text and "转到福州市" not in answer.text
