@@ -37,6 +37,16 @@ async def handle(turn: Turn) -> Reply:
         latin = any(ch.isascii() and ch.isalpha() for ch in turn.text)
         key = "out_of_scope/not_chinese" if latin else "out_of_scope/unreadable"
         return Reply(answer=(Part(key),))
+    place = turn.slots.city or turn.slots.province
+    if place and len(turn.understanding.text) <= 8:
+        # "那北京呢" with nothing before it: a place, no question yet. Ask what about it.
+        return Reply(
+            answer=(
+                Part("out_of_scope/which_topic_place", {"place": place}),
+                Part("greeting/menu"),
+            ),
+            choices=TOPIC_CHOICES,
+        )
     if any(w in turn.text for w in _OURS):
         # About medical insurance, just not a question we recognised: offer the topics.
         return Reply(

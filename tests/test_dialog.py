@@ -362,3 +362,9 @@ async def test_greetings_and_off_topic_turns_pass_without_changing_the_topic(
     base = Decimal("6000")
     amount = back_payment(3, city=default_city_policies().city("上海市"), base=base).amount
     assert amount is not None and amount.display in await say(bot, "6000", user="w")
+
+
+async def test_a_place_alone_with_no_conversation_is_asked_about(bot: Pipeline) -> None:
+    answer = await say(bot, "那北京呢")
+    assert answer.startswith("你想问北京市医保的哪方面")
+    assert "超出了我的范围" in await say(bot, "北京明天天气怎么样", user="w")
