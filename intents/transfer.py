@@ -27,10 +27,9 @@ def places(turn: Turn) -> tuple[Place, Place] | None:
 def known_places(turn: Turn) -> tuple[Place | None, Place | None]:
     """Origin and destination as far as they are known.
 
-    The slots come first. A short answer to our question ("南京" after "从哪个城市转出？") is
-    read with the question it completes, but its place replaces the remembered ones in the
-    slots: the places of that whole text fill what the slots lack. Two provinces without a
-    city ("广东转到湖南") are read from the message itself.
+    The slots come first (the dialog keeps the known end when an answer names the other:
+    "南京" after "从哪个城市转出？"). Two provinces without a city ("广东转到湖南") are read
+    from the message itself.
     """
     s = turn.slots
     origin = Place(s.origin, s.origin_province) if s.origin and s.origin_province else None
@@ -41,13 +40,9 @@ def known_places(turn: Turn) -> tuple[Place | None, Place | None]:
     )
     if origin is not None and destination is not None:
         return origin, destination
-    if turn.asked & {"origin", "destination"}:
-        text = turn.text
-    elif len(set(s.provinces)) >= 2 and not s.city:
-        text = turn.understanding.text
-    else:
+    if len(set(s.provinces)) < 2 or s.city:
         return origin, destination
-    read_origin, read_destination = _places_in_text(text)
+    read_origin, read_destination = _places_in_text(turn.understanding.text)
     if origin is None and read_origin != destination:
         origin = read_origin
     if destination is None and read_destination != origin:

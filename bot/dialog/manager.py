@@ -111,10 +111,11 @@ class Dialog:
             # An ID-card, phone or bank-card number is never a month count or a base: read
             # the message without it (and say so below).
             text = redact(text)
-        if _unreadable(text):
+        unreadable = _unreadable(text)
+        if unreadable:
             # "???", an emoji, English, a bare phone number: ask again, and keep whatever
             # question is pending.
-            block = "common/privacy_note" if personal else _unreadable(text)
+            block = "common/privacy_note" if personal else unreadable
             return Answer(render_part(Part(block)), "out_of_scope")
         state = await load_state(self.storage, user)
         before = state.to_json()
