@@ -193,7 +193,7 @@ async def test_memory_equal_values_share_one_string() -> None:
     store = MemoryStorage()
     for i in range(5):
         await store.add(f"dedup:{i}", {"at": 1, "w": "host:1:abc"}, ttl=300)
-    texts = {id(store._data[f"dedup:{i}"][2]) for i in range(5)}
+    texts = {id(store._queued[f"dedup:{i}"]) for i in range(5)}
     assert len(texts) == 1
     assert await store.get("dedup:4") == {"at": 1, "w": "host:1:abc"}
 

@@ -47,11 +47,11 @@ HOT_PREFIXES = ("dedup:", "reply:", "conv:", "csq:", "lock:", "wechat:", "worker
 # The default single SQLite worker's bounds (settings HOT_KEYS_MAX, CONVERSATION_CACHE).
 #
 # Retry claims (``dedup:<msg>``, 300 s TTL) are written once per message, so unbounded they
-# grow to rate × 300 s (300,000 at 1,000 req/s, ~100 MiB). At most HOT_KEYS_MAX are kept (~180
-# bytes each plus the dict's table, ~17 MiB in all), those closest to expiry (the oldest)
-# evicted first. At the worker's measured capacity of ~2,800 req/s (README, "Performance") a
-# claim then still lives ≥ 22 s, at 2,000 req/s 32 s, at half load 45 s: beyond WeChat's
-# retry window (three tries ~5 s apart, the last ~15 s after the message). Replies
+# grow to rate × 300 s (300,000 at 1,000 req/s, ~35 MiB). At most HOT_KEYS_MAX are kept (~115
+# bytes each in MemoryStorage's expiry queue, dict slot included: ~7 MiB in all), those
+# closest to expiry (the oldest) evicted first. At the worker's measured capacity of ~2,100-
+# 2,800 req/s (README, "Performance") a claim then still lives ≥ 22 s, at half load ≥ 45 s:
+# beyond WeChat's retry window (three tries ~5 s apart, the last ~15 s after the message). Replies
 # (``reply:``, 30 s), quota counters, locks and the heartbeat get a memory store of their own
 # with the same cap, so short-lived replies are never evicted to make room for claims.
 HOT_KEYS_MAX = 64_000
@@ -145,7 +145,9 @@ class FallbackStorage(Storage):
         self.timeout = timeout
         self.retry_every = retry_every
         self._clock = clock
-        self.local = MemoryStorage()
+        # Heap only: replaying an outage exports every key written locally, and a queued key's
+        # deadline is a scan away.
+        self.local = MemoryStorage(expiry_queue=False)
         self.down = False
         self.outages = 0
         self._dirty: set[str] = set()  # keys written locally during the outage
@@ -200,7 +202,7 @@ class FallbackStorage(Storage):
                 await self.primary.set(key, value, ttl)
             self._dirty.discard(key)
         # The stand-in's data now lives in the primary; keep nothing stale for the next outage.
-        self.local = MemoryStorage()
+        self.local = MemoryStorage(expiry_queue=False)
 
     async def _run(
         self,
