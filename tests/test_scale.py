@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import time
 
 import pytest
 
@@ -21,15 +20,14 @@ def test_state_to_json_has_every_field() -> None:
     assert ConversationState.from_json(data) == state
 
 
-async def test_memory_expiry_needs_no_rescan(monkeypatch: pytest.MonkeyPatch) -> None:
-    store = MemoryStorage()
+async def test_memory_expiry_needs_no_rescan() -> None:
     now = [1000.0]
-    monkeypatch.setattr(time, "monotonic", lambda: now[0])
+    store = MemoryStorage(clock=lambda: now[0])
     for i in range(5000):
         await store.set(f"dedup:{i}", 1, ttl=10)
     await store.set("conv:kept", 1, ttl=100)
     now[0] += 11
-    await store.set("conv:new", 1, ttl=10)  # the write pops what has expired, in heap order
+    await store.set("conv:new", 1, ttl=10)  # the write pops what has expired, in deadline order
     assert len(store) == 2
     # Overwritten keys leave stale heap entries that must not delete the new value.
     await store.set("k", 1, ttl=1)
