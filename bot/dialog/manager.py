@@ -4,8 +4,8 @@ The order of decisions, each a small function below:
 1. "重新开始" clears the conversation; a bare number picks a follow-up section offered before.
 2. A short answer to the question the bot asked ("福州", "4个月") resumes the pending intent.
 3. An elliptical follow-up ("那要多久?", "滞纳金呢?") is understood with the previous topic.
-4. Otherwise the message is a new question; places and the scheme carry over, numbers only
-   within the same topic.
+4. Otherwise the message is a new question; places carry over, the situation (numbers,
+   scheme, cause) only within the same topic.
 Then the intent's handler computes the reply, and the reply is rendered to fit one message.
 """
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -27,11 +28,12 @@ from bot.dialog.compact import (
 from bot.dialog.context import Context
 from bot.dialog.render import render_part, render_reply
 from bot.dialog.state import ConversationState, clear_state, load_state, save_state
-from bot.dialog.types import Answer, Part, Reply, Slots, Turn
+from bot.dialog.types import Answer, Figure, Part, Reply, Slots, Turn
 from bot.logs import redact
 from bot.memo import RepeatMemo
 from bot.nlu.entities import Entities, extract, place_roles
 from bot.nlu.normalize import normalize
+from bot.nlu.places import PlaceMention, Places
 from bot.nlu.understand import NLU, Understanding
 from bot.storage.base import Storage
 from intents import BY_ID
@@ -39,8 +41,8 @@ from intents import BY_ID
 log = logging.getLogger(__name__)
 
 RESET_WORDS = frozenset({"重新开始", "重来", "重置", "清空", "reset", "restart", "从头开始"})
-# Topics whose numbers (months, base, arrears) stay meaningful for one another.
-NUMBER_FAMILIES = (
+# Topics whose situation (months, base, scheme…) stays meaningful for one another.
+TOPIC_FAMILIES = (
     frozenset({"back_payment", "lapse_effects"}),
     frozenset({"transfer", "transfer_progress"}),
     frozenset({"balance", "contribution_years", "payment"}),
@@ -54,7 +56,20 @@ PLACE_SLOTS = (
     "destination_province",
     "provinces",
 )
-NUMBER_SLOTS = ("months", "days", "years", "base", "arrears", "cause", "date", "day_of_month")
+# The user's situation within one topic: how long the lapse, which base, which scheme, whose
+# fault. Follow-ups and questions of the same topic keep it; a new question on another topic
+# stands on its own ("居民医保断缴了" then "福州转北京" asks about the ordinary transfer).
+SITUATION_SLOTS = (
+    "months",
+    "days",
+    "years",
+    "base",
+    "arrears",
+    "scheme",
+    "cause",
+    "date",
+    "day_of_month",
+)
 _PRIVACY_NOTE = Part("common/privacy_note")
 # Turns that pass without changing what the conversation is about.
 _PASSING = frozenset({"greeting", "out_of_scope", "human"})
@@ -76,6 +91,9 @@ _QUESTION_WORDS = (
 )
 # Keyword evidence with which a follow-up like "那补缴呢" opens another topic.
 _NEW_TOPIC_EVIDENCE = 3.0
+# ... and with which it asks for a person rather than about one: 人工, 客服, 真人, 热线 weigh
+# this much, the incidental 人呢 of "那个人呢" less.
+_EXPLICIT_REQUEST = 4.0
 # A follow-up that leans on the previous message: "那…", "…呢", "还有…".
 _ELLIPTIC = re.compile(r"^(那|那么|那要|还有|另外|然后|如果|要是)|呢[?]?$")
 # Understanding a text and reading its entities are pure, and a deadline burst repeats the same
@@ -88,7 +106,10 @@ UNDERSTANDING_CACHE = 2048
 _SLOT_FIELDS = dataclasses.fields(Slots)
 _SLOT_NAMES = frozenset(f.name for f in _SLOT_FIELDS)
 _SLOT_KINDS = tuple(
-    (f.name, "place" if f.name in PLACE_SLOTS else "number" if f.name in NUMBER_SLOTS else "")
+    (
+        f.name,
+        "place" if f.name in PLACE_SLOTS else "situation" if f.name in SITUATION_SLOTS else "",
+    )
     for f in _SLOT_FIELDS
 )
 
@@ -132,6 +153,7 @@ class Dialog:
             norm = normalize(text)
             entities = self._extract(norm, today)
         understanding = self._understand(text)
+        understanding, guessed = self._read_as_city(state, understanding)
         intent, slots, leans_on = self._decide(state, understanding, entities)
         # The same topic again keeps what we asked already (never ask twice), but only an
         # answer to our question, or a follow-up leaning on the last one, is read with it:
@@ -161,6 +183,14 @@ class Dialog:
             reply = PRIVATE_ONLY_REPLY  # records for a group member key could never be delivered
         else:
             reply = await self._handle(turn)
+            if leans_on == "":
+                reply, asking = await self._with_other_questions(turn, reply)
+                # The answer to a question back resumes the question that asked it.
+                turn = dataclasses.replace(turn, intent=asking)
+        if guessed is not None:
+            # "吉林" was read as one of two places, or "福洲" as 福州: say which, first, so a
+            # wrong guess is corrected at once rather than discovered in the details.
+            reply = dataclasses.replace(reply, answer=(_understood(guessed), *reply.answer))
         if personal:
             # An ID-card, phone or bank-card number in the message: we never need one, say so.
             reply = dataclasses.replace(reply, answer=(*reply.answer, _PRIVACY_NOTE))
@@ -185,6 +215,39 @@ class Dialog:
         )
 
     # -- deciding what the message is about -------------------------------------------------
+    def _read_as_city(
+        self, state: ConversationState, u: Understanding
+    ) -> tuple[Understanding, PlaceMention | None]:
+        """A name answering our question for a city is read as a city: "吉林" after "从哪个城市
+        转出？" is 吉林市, though alone it names the province. Returns the understanding to use
+        and the mention that was a guess (this reading, or a typo), to be named in the reply."""
+        if state.pending_slot not in _CITY_SLOTS or len(u.places.mentions) != 1:
+            return u, None
+        mention = u.places.mentions[0]
+        if mention.city is not None:
+            return u, mention if mention.typo else None
+        spare = len(u.text) - len(mention.surface)
+        if mention.surface.endswith(_PROVINCE_SUFFIXES) or spare > _ANSWER_SPARE_CHARS:
+            return u, None  # "吉林省", or a sentence of its own about the province
+        city = self._city_named_like(mention)
+        if city is None:
+            return u, None
+        places = Places([city.city or ""], [city.province], [city])
+        read = dataclasses.replace(
+            u, cities=(city.city or "",), provinces=(city.province,), places=places
+        )
+        return read, city
+
+    def _city_named_like(self, province: PlaceMention) -> PlaceMention | None:
+        """The prefecture-level city that shares a province's short name (吉林 → 吉林市), as a
+        mention of the same words; None when there is none (广东)."""
+        found = self.nlu.resolver.resolve(f"{province.surface}市").mentions
+        if len(found) != 1 or found[0].city is None or found[0].province != province.province:
+            return None
+        return dataclasses.replace(
+            found[0], surface=province.surface, start=province.start, end=province.end
+        )
+
     def _decide(
         self, state: ConversationState, u: Understanding, e: Entities
     ) -> tuple[str, Slots, str]:
@@ -192,19 +255,19 @@ class Dialog:
         question we asked), "last" (a follow-up to the last question: "那北京呢"), or ""."""
         own = slots_from(u, e)
         remembered = slots_from_json(state.slots)
-        own = _bare_number(state.pending_slot, u.text, own)
+        own = _bare_number(_number_slots(state), u.text, e, own)
         if state.pending_intent and _answers_pending(
             state.pending_slot, u, own, state.pending_intent
         ):
             own = _as_asked_end(state.pending_slot, own)
-            merged = merge(remembered, own, keep_numbers=True)
+            merged = merge(remembered, own, keep_situation=True)
             return state.pending_intent, _other_end_kept(remembered, own, merged), "pending"
-        same_family = any(u.intent in fam and state.last_intent in fam for fam in NUMBER_FAMILIES)
+        same_family = any(u.intent in fam and state.last_intent in fam for fam in TOPIC_FAMILIES)
         if state.last_intent and (_is_elliptic(u) or _is_detail(u, own)):
             # "那北京呢", "居民医保呢", "那转到上海呢": the last question again, about this. Only
             # clear evidence of another topic ("那补缴呢") changes the subject.
-            weak = u.classification.ranking[0].keyword < _NEW_TOPIC_EVIDENCE
-            keep = weak or u.intent in (state.last_intent, "out_of_scope", "greeting")
+            stays = u.intent in (state.last_intent, "out_of_scope", "greeting")
+            keep = stays or not _changes_topic(u)
             intent = u.intent
             if keep:
                 # Read with the last question, the follow-up's words pick the facet: "那要多久"
@@ -212,14 +275,16 @@ class Dialog:
                 context = state.last_text or BY_ID[state.last_intent].extra.get("topic", "")
                 again = self._understand(f"{context} {u.text}") if context else u
                 # Only a facet the follow-up's own words point to ("那要多久" → progress); the
-                # last question's words alone ("…补缴 那北京呢") do not change its topic.
-                own_facet = again.intent == u.intent and again.intent != "out_of_scope"
+                # last question's words alone ("…补缴 那北京呢") do not change its topic, and
+                # a passing turn ("那个人呢" read as 人呢) is no facet of it.
+                own_facet = again.intent == u.intent and again.intent not in _PASSING
                 intent = again.intent if own_facet else state.last_intent
             # "北京" while we wait for the base: a detail of the pending question, read with it
             leans_on = "pending" if intent == state.pending_intent else "last" if keep else ""
-            merged = merge(remembered, own, keep_numbers=True)
+            merged = merge(remembered, own, keep_situation=True)
             return intent, _other_end_kept(remembered, own, merged), leans_on
-        return u.intent, merge(remembered, own, keep_numbers=same_family), ""
+        same_topic = u.intent == state.last_intent or same_family
+        return u.intent, merge(remembered, own, keep_situation=same_topic), ""
 
     async def _handle(self, turn: Turn) -> Reply:
         handler = BY_ID[turn.intent].handler
@@ -232,6 +297,43 @@ class Dialog:
             # it with context and say something useful instead of failing the whole request.
             log.exception("handler failed", extra={"intent": turn.intent})
             return Reply(answer=(Part("common/fallback"),))
+
+    async def _with_other_questions(self, turn: Turn, reply: Reply) -> tuple[Reply, str]:
+        """A message asking two things of one topic ("断缴了怎么补？补完多久能用？") gets
+        both answers, in the order asked. Questions of different topics keep the one answer (each would need the
+        whole message), and so do two that each need a detail (one question back at a time).
+        Returns the reply and the intent whose question back it ends with, if any."""
+        family = next((f for f in TOPIC_FAMILIES if turn.intent in f), frozenset())
+        asked = [i for i in self._question_intents(turn.text) if i in family]
+        if not set(asked) - {turn.intent}:
+            return reply, turn.intent
+        replies = {turn.intent: reply}
+        for intent in asked:
+            if intent not in replies:
+                replies[intent] = await self._handle(dataclasses.replace(turn, intent=intent))
+        order = list(dict.fromkeys([*asked, turn.intent]))
+        asking = [i for i in order if replies[i].ask]
+        if len(asking) > 1:
+            return reply, turn.intent
+        # A question back comes last, where the user's answer to it follows naturally.
+        order = [*(i for i in order if i not in asking), *asking]
+        return _combined([replies[i] for i in order]), order[-1] if asking else turn.intent
+
+    def _question_intents(self, text: str) -> list[str]:
+        """The intent of each question in a message of several ("能转吗？要多久？"); a short one
+        that leans on the question before it ("要多久") is read with it, as a follow-up is."""
+        questions = [q for q in _QUESTION_END.split(text) if q.strip()]
+        if len(questions) < 2:
+            return []
+        intents: list[str] = []
+        before = ""
+        for question in questions:
+            u = self._understand(question)
+            if before and (u.intent == "out_of_scope" or _is_elliptic(u)):
+                u = self._understand(f"{before} {question}")
+            intents.append(u.intent)
+            before = question
+        return intents
 
     def _remember(
         self, state: ConversationState, turn: Turn, reply: Reply, followups: dict[str, str]
@@ -251,13 +353,57 @@ class Dialog:
                 state.asked = []
             state.pending_intent, state.pending_slot = turn.intent, ask
             state.pending_text = turn.text[:200]
-            state.asked = [*state.asked, ask]
+            state.asked = list(dict.fromkeys([*state.asked, ask]))  # an invitation may recur
         else:
             state.pending_intent = state.pending_slot = None
             state.pending_text = ""
             state.asked = []
         state.last_intent = turn.intent
         state.last_text = turn.text[-200:]  # what a follow-up "那北京呢" leans on
+
+
+# Where one question of a message ends and the next begins (normalised text: ASCII "?").
+_QUESTION_END = re.compile(r"[?]+")
+
+
+def _combined(replies: list[Reply]) -> Reply:
+    """Several replies as one: their answers in order, then the sections and figures of all,
+    each said once (two questions of one topic share steps like "国家医保服务平台App"). Only
+    the last may ask for a detail."""
+
+    def once(parts: Iterable[Part]) -> tuple[Part, ...]:
+        out: list[Part] = []
+        for part in parts:
+            if part not in out:
+                out.append(part)
+        return tuple(out)
+
+    figures: dict[str, Figure] = {}
+    remember: dict[str, Any] = {}
+    for r in replies:
+        figures.update((f.name, f) for f in r.figures if f.name not in figures)
+        remember.update(r.remember)
+    return Reply(
+        answer=once(p for r in replies for p in r.answer),
+        figures=tuple(figures.values()),
+        steps=once(p for r in replies for p in r.steps),
+        materials=once(p for r in replies for p in r.materials),
+        check=once(p for r in replies for p in r.check),
+        ask=replies[-1].ask,
+        remember=remember,
+        estimate=any(r.estimate for r in replies),
+        choices=replies[0].choices,
+    )
+
+
+# The slots that ask for a city, and how much else an answer naming one may say ("在吉林").
+_CITY_SLOTS = frozenset({"city", "origin", "destination"})
+_ANSWER_SPARE_CHARS = 3
+_PROVINCE_SUFFIXES = ("省", "自治区", "特别行政区")
+
+
+def _understood(mention: PlaceMention) -> Part:
+    return Part("dialog/understood_place", {"said": mention.surface, "place": mention.city})
 
 
 # Sentences that invite one more detail ("告诉我补缴日期，我帮你算出哪天恢复报销") make the
@@ -311,7 +457,7 @@ def _answers_pending(slot: str | None, u: Understanding, own: Slots, pending: st
     # its own, however short, when its own topic is clear and another one.
     if u.intent in ("out_of_scope", "greeting", pending):
         return True
-    if any(u.intent in family and pending in family for family in NUMBER_FAMILIES) and not any(
+    if any(u.intent in family and pending in family for family in TOPIC_FAMILIES) and not any(
         w in u.text for w in _QUESTION_WORDS
     ):
         # "12月1日补缴" answers the lapse question's "when will you pay?"; "断了4个月有什么
@@ -328,23 +474,67 @@ _BARE_UNITS = {
     "years": ("", "年"),
     "days": ("", "天", "日"),
 }
+# What a bare number can plausibly be: a base is a monthly wage, a lapse some months, a
+# contribution record some years. "15" is never a base, nor "6000" a number of months.
+_PLAUSIBLE: dict[str, tuple[Decimal, Decimal]] = {
+    "base": (Decimal(1000), Decimal(100000)),
+    "months": (Decimal(1), Decimal(120)),
+    "years": (Decimal(1), Decimal(60)),
+    "days": (Decimal(1), Decimal(3650)),
+}
 
 
-def _bare_number(slot: str | None, text: str, own: Slots) -> Slots:
-    """A bare "6000" or "12" answering our question is the number we asked for."""
-    units = _BARE_UNITS.get(slot or "")
-    match = _BARE_NUMBER.fullmatch(text.strip(" .!?"))
-    if slot is None or units is None or match is None or (match.group(2) or "") not in units:
+def _bare_value(text: str, e: Entities) -> tuple[Decimal, str] | None:
+    """The number and unit of a message that is nothing but a number ("6000", "5个月",
+    "6千"); None for anything with words around it, which the entity parser reads."""
+    stripped = text.strip(" .!?")
+    match = _BARE_NUMBER.fullmatch(stripped)
+    if match is not None:
+        return Decimal(match.group(1)), match.group(2) or ""
+    unknown = [m for m in e.amounts if m.role == "unknown"]
+    if len(unknown) == 1 and unknown[0].span[1] - unknown[0].span[0] >= len(stripped):
+        return unknown[0].value, "元"  # "6千", "1万": an amount of money without a role
+    return None
+
+
+def _bare_number(slots: tuple[str, ...], text: str, e: Entities, own: Slots) -> Slots:
+    """A bare "6000" or "5" is the first of ``slots`` (the one we asked for, then those the
+    last question uses) that its unit and size fit; it fills no slot it cannot be."""
+    bare = _bare_value(text, e)
+    if bare is None:
         return own
-    if getattr(own, slot) is not None:
-        return own
-    value = Decimal(match.group(1))
-    number: int | Decimal = value
-    if slot in ("months", "days"):
-        if value != int(value):
-            return own
-        number = int(value)
-    return dataclasses.replace(own, **{slot: number})  # type: ignore[arg-type]
+    value, unit = bare
+    for slot in slots:
+        low, high = _PLAUSIBLE[slot]
+        if unit not in _BARE_UNITS[slot] or not low <= value <= high:
+            continue
+        whole = slot in ("months", "days")
+        if whole and value != int(value):
+            continue
+        # One number has one reading: the parser's ("15年" as 180 months) gives way to the
+        # slot chosen by size and unit.
+        cleared: dict[str, Any] = dict.fromkeys(_PLAUSIBLE)
+        return dataclasses.replace(own, **{**cleared, slot: int(value) if whole else value})
+    return own
+
+
+def _number_slots(state: ConversationState) -> tuple[str, ...]:
+    """The slots a bare number may fill, most expected first: the one we asked for, then the
+    numbers the question it completes uses ("深圳断缴4个月要补多少" uses months and base)."""
+    intent = state.pending_intent or state.last_intent
+    used = BY_ID[intent].slots if intent in BY_ID else ()
+    ordered = (state.pending_slot, *used)
+    return tuple(dict.fromkeys(s for s in ordered if s in _PLAUSIBLE))
+
+
+def _changes_topic(u: Understanding) -> bool:
+    """Does a follow-up ("那补缴呢", "那人工呢") carry clear evidence of another intent? A
+    social one (a human agent) needs an explicit request: in "那个人呢" or "那我爸呢" the
+    person is the new subject of the last question, not someone to talk to."""
+    top = u.classification.ranking[0]
+    social = top.intent in BY_ID and BY_ID[top.intent].social
+    needed = _EXPLICIT_REQUEST if social else _NEW_TOPIC_EVIDENCE
+    return top.keyword >= needed
 
 
 def _is_elliptic(u: Understanding) -> bool:
@@ -465,16 +655,17 @@ def _other_end_kept(old: Slots, new: Slots, merged: Slots) -> Slots:
     return merged
 
 
-def merge(old: Slots, new: Slots, keep_numbers: bool) -> Slots:
-    """New values win; places and scheme carry over; numbers only when ``keep_numbers``."""
+def merge(old: Slots, new: Slots, keep_situation: bool) -> Slots:
+    """New values win; places (and gender) carry over; the situation only when
+    ``keep_situation``."""
     values: dict[str, Any] = {}
     has_place = bool(new.city or new.province)
     for name, kind in _SLOT_KINDS:
         mine, theirs = getattr(new, name), getattr(old, name)
         if kind == "place":
             values[name] = mine if has_place else theirs
-        elif kind == "number":
-            values[name] = mine if mine is not None or not keep_numbers else theirs
+        elif kind == "situation":
+            values[name] = mine if mine is not None or not keep_situation else theirs
         else:
             values[name] = mine if mine is not None else theirs
     return Slots(**values)

@@ -19,10 +19,16 @@ MAX_BYTES = 2048
 SECTION_TITLES = {"steps": "办理步骤", "materials": "所需材料", "check": "在哪查询"}
 
 
+# The dialogue layer's own sentences: about the conversation itself, not about any topic.
+DIALOG_BLOCKS = {
+    "dialog/understood_place": "（“${said}”按${place}理解；不对的话，告诉我具体是哪个城市。）",
+}
+
+
 @lru_cache(maxsize=1)
 def templates() -> dict[str, Template]:
     """Every block of every template file, loaded once."""
-    blocks: dict[str, Template] = {}
+    blocks = {key: Template(text) for key, text in DIALOG_BLOCKS.items()}
     for entry in (resources.files("bot") / "templates").iterdir():
         if not entry.name.endswith(".txt"):
             continue
