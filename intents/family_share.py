@@ -40,8 +40,8 @@ async def handle(turn: Turn) -> Reply:
         answer.append(Part("family_share/elsewhere", fields))
     if any(w in turn.text for w in _UNBIND_WORDS):
         answer.append(Part("family_share/unbind"))
-    if city:
-        answer.append(Part("family_share/city_note", fields))
+    # The rule is national: say where it comes from, and that places differ in the details.
+    answer.append(Part("family_share/basis", fields))
     return Reply(
         answer=tuple(answer),
         steps=(

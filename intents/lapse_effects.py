@@ -16,7 +16,7 @@ from bot.policy import (
     benefit_resumption,
     is_estimate,
 )
-from bot.policy.lapse import ResidentLatePayment, resident_late_payment
+from bot.policy.lapse import ResidentLateCase, ResidentLatePayment, resident_late_payment
 from intents.base import Intent
 
 K = ExplanationKey
@@ -252,34 +252,58 @@ def resident_rule(turn: Turn) -> tuple[list[Part], list[Figure], bool]:
 def _resident_rule_parts(late: ResidentLatePayment, city: str | None, today: date) -> list[Part]:
     """The late-payment rule with its dates, and what a planned payment date means."""
     parts: list[Part] = []
-    if late.city_rule and late.no_wait_before and late.waiting_days is not None:
-        before = late.no_wait_before
-        last = _day_before(before)
-        fields = {
-            "city": city or "当地",
-            "year": late.cover_year,
-            "before": fmt_date(before),
-            "last": f"{last.month}月{last.day}日",
-            "days": late.waiting_days,
-        }
-        parts.append(Part("lapse_effects/resident_city_rule", fields))
-        if late.this_year_passed and late.inputs.paid_from is None:
-            this_year = date(today.year, before.month, before.day)
-            passed = {"year": today.year, "before": fmt_date(this_year), "days": late.waiting_days}
-            parts.append(Part("lapse_effects/resident_city_passed", passed))
+    if late.city_rule and late.cases and late.waiting_days is not None:
+        parts = _city_case_parts(late.cases, city or "当地", today, late.waiting_days)
     elif late.example_window and late.waiting_months is not None:
         start, end = late.example_window
+        # The window's months, in the year counted from today; open now or still ahead.
+        open_now = date(late.cover_year, start.month, start.day) <= today
         fields = {
             "wait": f"{late.waiting_months}个月",
-            "year": start.year,
+            "source": late.provenance[-1].source,
+            "example_year": start.year,
             "start": f"{start.month}月{start.day}日",
             "end": f"{end.month}月{end.day}日",
+            "window_year": late.cover_year,
         }
-        parts.append(Part("lapse_effects/resident_national", fields))
+        key = "resident_national_now" if open_now else "resident_national"
+        parts.append(Part(f"lapse_effects/{key}", fields))
     planned = _planned_payment_parts(late)
     if late.inputs.paid_from is not None:
         return [*planned, *parts]  # "明年4月再补呢": that answer first, the rule behind it
     return [*parts, *planned]
+
+
+def _city_case_parts(
+    cases: tuple[ResidentLateCase, ...], city: str, today: date, days: int
+) -> list[Part]:
+    """One cover year: its rule. Two (this year's no-wait day has passed): each cover year as
+    its own case, the running one first, so "no wait" and "N days" never blur together."""
+    if len(cases) == 1:
+        return [Part("lapse_effects/resident_city_rule", _case_fields(cases[0], city, days))]
+    head = Part("lapse_effects/resident_city_cases", {"city": city, "today": fmt_date(today)})
+    return [head] + [
+        Part(
+            "lapse_effects/resident_city_case_wait"
+            if case.wait_days_now
+            else "lapse_effects/resident_city_case_open",
+            _case_fields(case, city, days),
+        )
+        for case in cases
+    ]
+
+
+def _case_fields(case: ResidentLateCase, city: str, days: int) -> dict[str, object]:
+    last = _day_before(case.no_wait_before)
+    return {
+        "city": city,
+        "year": case.cover_year,
+        "when": "今年" if case.current else "明年",
+        "before": fmt_date(case.no_wait_before),
+        "last": f"{last.month}月{last.day}日",
+        "last_full": fmt_date(last),
+        "days": days,
+    }
 
 
 def _planned_payment_parts(late: ResidentLatePayment) -> list[Part]:
@@ -314,18 +338,20 @@ def _resident_figures(late: ResidentLatePayment) -> list[Figure]:
         # A planned payment: its resumption date, whose basis states the rule it rests on.
         resume = _resume_text(late.resume_from, late.resume_by)
         return [figure("resume_date", "恢复报销", resume, late)]
-    figures: list[Figure] = []
-    if late.city_rule and late.no_wait_before and late.waiting_days is not None:
-        last = fmt_date(_day_before(late.no_wait_before))
-        # Its basis already says how long later payers wait.
-        figures.append(
-            figure("no_wait_deadline", f"{late.cover_year}年度免等待期补缴截止", last, late)
-        )
-    elif late.waiting_months is not None:
-        figures.append(
-            figure("waiting_period", "补缴后等待期", f"{late.waiting_months}个月", late)
-        )
-    return figures
+    if late.city_rule:
+        # One figure per cover year, each with its own dated basis.
+        return [_case_figure(case) for case in late.cases]
+    if late.waiting_months is not None:
+        return [figure("waiting_period", "补缴后等待期", f"{late.waiting_months}个月", late)]
+    return []
+
+
+def _case_figure(case: ResidentLateCase) -> Figure:
+    if case.wait_days_now:
+        label = f"{case.cover_year}年度现在补交的等待期"
+        return figure("wait_if_paid_now", label, f"{case.wait_days_now}天", case)
+    label = f"{case.cover_year}年度免等待期补缴截止"
+    return figure("no_wait_deadline", label, fmt_date(_day_before(case.no_wait_before)), case)
 
 
 def _payment_period(turn: Turn) -> tuple[date | None, date | None]:

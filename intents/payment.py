@@ -1,14 +1,16 @@
 """How, where and how much to pay; collection periods and deadlines; enrolment."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from bot.dialog.figures import figure, fmt_date
 from bot.dialog.render import render_part
 from bot.dialog.types import Figure, Part, Reply, Turn
 from bot.policy import (
     CityPolicy,
+    CollectionPeriod,
     DeadlineKind,
+    ExplanationKey,
     Provenance,
     ProvincePolicy,
     fmt_money,
@@ -142,9 +144,23 @@ def _resident_when(
         )
         days = period.late_waiting_days
         wait = render_part(Part("payment/value_days", {"n": days})) if days else ""
-        answer += [Part(f"explain/{k}", {**fields, "wait": wait}) for k in period.explanation_keys]
+        answer += [
+            _city_late_rule(period, when)
+            if k is ExplanationKey.CITY_RESIDENT_DEADLINE
+            else Part(f"explain/{k}", {**fields, "wait": wait})
+            for k in period.explanation_keys
+        ]
         estimate = estimate or is_estimate(period)
     return answer, figures, estimate
+
+
+def _city_late_rule(period: CollectionPeriod, when: dict[str, object]) -> Part:
+    """A city's "pay before day X or wait" rule, dated for the cover year being paid (an
+    undated "规定日期" would leave the user guessing which year's day it is)."""
+    before = period.late_payment_before
+    last = before - timedelta(days=1) if before else None
+    fields = {**when, "last": fmt_date(last), "days": period.late_waiting_days or ""}
+    return Part("payment/resident_city_late_rule", fields)
 
 
 async def handle(turn: Turn) -> Reply:

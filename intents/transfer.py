@@ -1,6 +1,8 @@
 """Moving the insurance relationship and the personal-account balance to another place."""
 
-from bot.dialog.figures import explain
+import dataclasses
+
+from bot.dialog.figures import explain, figure, fmt_date
 from bot.dialog.types import Part, Reply, Turn
 from bot.nlu.entities import place_roles
 from bot.nlu.places import PlaceResolver
@@ -13,6 +15,7 @@ from bot.policy import (
     TransferKind,
     transfer_kind,
 )
+from bot.policy.transfer import resident_cover_start
 from intents.base import Intent
 
 
@@ -102,8 +105,32 @@ async def handle(turn: Turn) -> Reply:
         }
         if result.kind is TransferKind.SAME_CITY:
             return Reply(answer=(Part("transfer/same_city", fields),), estimate=True)
-        return _reply(_kind_parts(result, fields), _steps(result, fields, resident))
-    return _reply(*_one_or_no_place(turn, origin, destination, resident))
+        reply = _reply(_kind_parts(result, fields), _steps(result, fields, resident))
+    else:
+        reply = _reply(*_one_or_no_place(turn, origin, destination, resident))
+    return _with_resident_cover(turn, reply, destination) if resident else reply
+
+
+def _with_resident_cover(turn: Turn, reply: Reply, destination: Place | None) -> Reply:
+    """Residents have no balance to wait for; what they need is when cover starts at the new
+    place, counted from today (said before any question back)."""
+    place = turn.ctx.city(destination.city) if destination else None
+    province = turn.ctx.province(destination.province) if destination else None
+    cover = resident_cover_start(turn.today, city=place, province=province)
+    fields = {
+        "place": _name(destination) if destination else "新参保地",
+        "cover_year": cover.cover_year,
+        "opens": fmt_date(cover.opens_on),
+        "pay_by": fmt_date(cover.pay_by),
+        "covered_from": fmt_date(cover.covered_from),
+    }
+    key = "resident_cover_opens" if cover.opens_on > turn.today else "resident_cover"
+    answer = list(reply.answer)
+    at = len(answer) - 1 if reply.ask else len(answer)
+    answer.insert(at, Part(f"transfer/{key}", fields))
+    covered_from = fmt_date(cover.covered_from)
+    cover_figure = figure("resident_covered_from", "新参保地待遇开始", covered_from, cover)
+    return dataclasses.replace(reply, answer=tuple(answer), figures=(*reply.figures, cover_figure))
 
 
 def _reply(

@@ -13,6 +13,7 @@ from bot.policy.transfer import (
     TransferStage,
     TransferTimeline,
     applied_on_from_elapsed,
+    resident_cover_start,
     transfer_stage,
 )
 from intents.base import Intent
@@ -31,6 +32,8 @@ _DONE = re.compile(r"(申请|提交|递交|交|办|转|等)了|已经|已")
 _CLAUSE_BREAK = re.compile(r"[,.!?;:，。！？；：]")
 _MAX_DAYS = 3 * 366  # beyond this it is not a pending transfer
 _CHECK_WORDS = ("还没", "没到", "没收到", "一直", "超过", "没动静", "没反应")
+# "到哪一步了", "转过去了吗": asking where it stands, which needs the application day.
+_PROGRESS_WORDS = ("哪一步", "进度", "办到哪", "了吗", "了没", "好了没", "状态")
 
 
 def applied_from_text(text: str, today: date) -> date | None:
@@ -68,6 +71,40 @@ def applied_from_text(text: str, today: date) -> date | None:
     return None
 
 
+def _applied_on(turn: Turn) -> tuple[date, bool]:
+    """The application day and whether it is only roughly known.
+
+    This message first: an exact past day ("上个月10号", "前天"), then a rough one read by the
+    entity parser ("上周", "三天前"), then a length of time since applying ("申请了一个月了");
+    then a day the conversation remembers; else today.
+    """
+    today = turn.today
+    exact = [d for d in turn.entities.dates if d <= today]
+    if exact:
+        return exact[0], False
+    rough = [
+        r.day
+        for r in turn.entities.approx_dates
+        if r.day <= today and _about_application(turn.text, r.span)
+    ]
+    if rough:
+        return rough[0], True
+    elapsed = applied_from_text(turn.text, today)
+    if elapsed is not None and elapsed <= today:
+        return elapsed, True
+    if turn.slots.date is not None and turn.slots.date <= today:
+        return turn.slots.date, False
+    return today, False
+
+
+def _about_application(text: str, span: tuple[int, int]) -> bool:
+    """ "上周申请的", "申请是三天前": the rough day is when the application was made, not when
+    something else happened ("三个月前断缴了")."""
+    before = _CLAUSE_BREAK.split(text[max(0, span[0] - 12) : span[0]])[-1]
+    after = _CLAUSE_BREAK.split(text[span[1] : span[1] + 8])[0]
+    return bool(_APPLIED.search(before) or _APPLIED.search(after))
+
+
 async def handle(turn: Turn) -> Reply:
     """Time limits, and the dates they mean for this application in real working days; when
     the user applied some time ago, where the application stands today and what to do now."""
@@ -82,14 +119,10 @@ async def handle(turn: Turn) -> Reply:
     # A lone city that is the destination ("转到南京要多久") is not where the money leaves.
     origin_name = s.origin or (s.city if s.city != s.destination else None)
     origin = turn.ctx.city(origin_name)
-    elapsed = applied_from_text(turn.text, turn.today)
-    if elapsed is not None and elapsed <= turn.today:
-        applied, approx = elapsed, True
-    elif s.date is not None and s.date <= turn.today:
-        applied, approx = s.date, False
-    else:
-        applied, approx = turn.today, False
+    applied, approx = _applied_on(turn)
     timeline = transfer_timeline(applied, kind=kind, origin=origin)
+    if s.scheme == "resident":
+        return _resident(turn, timeline, applied, approx)
     fields = {
         "from_text": f"从{origin_name}转出，" if origin_name else "",
         "city": origin_name or "",
@@ -141,6 +174,62 @@ async def handle(turn: Turn) -> Reply:
         figures=_figures(timeline, with_process=False),
         steps=channels,
         estimate=True,
+    )
+
+
+def _resident(turn: Turn, timeline: TransferTimeline, applied: date, approx: bool) -> Reply:
+    """Residents' insurance has no personal account: nothing "arrives". What matters is the
+    old place stopping the insurance, the new place enrolling the person, and the day cover
+    starts there; the transfer-out limits still apply to the paperwork."""
+    s = turn.slots
+    destination = s.destination or (s.city if s.city != s.origin else None)
+    cover = resident_cover_start(
+        turn.today,
+        city=turn.ctx.city(destination),
+        province=turn.ctx.province(s.destination_province),
+    )
+    place = destination or "新参保地"
+    fields: dict[str, object] = {
+        "place": place,
+        "cover_year": cover.cover_year,
+        "pay_by": fmt_date(cover.pay_by),
+        "covered_from": fmt_date(cover.covered_from),
+        "opens": fmt_date(cover.opens_on),
+        "applied": ("约" if approx else "") + fmt_date(applied),
+        "origin_done": fmt_date(timeline.origin_done_by),
+        "process_done": fmt_date(timeline.process_done_by),
+        "process_days": nat.CROSS_PROVINCE_WORKING_DAYS.value,
+    }
+    answer = [Part("transfer_progress/resident_answer", fields)]
+    steps: tuple[Part, ...] = ()
+    if applied < turn.today:
+        late = turn.today > timeline.process_done_by
+        answer.append(
+            Part(f"transfer_progress/resident_{'overdue' if late else 'in_time'}", fields)
+        )
+        steps = (Part("transfer_progress/resident_todo", fields),) if late else ()
+    else:
+        answer.append(Part("transfer_progress/resident_limits", fields))
+    opens_later = cover.opens_on > turn.today
+    answer.append(
+        Part(f"transfer_progress/resident_cover{'_opens' if opens_later else ''}", fields)
+    )
+    if applied == turn.today and any(w in turn.text for w in _CHECK_WORDS + _PROGRESS_WORDS):
+        answer.append(Part("transfer_progress/resident_when_applied"))
+    figures = (
+        figure("origin_done_by", "转出地办结", _span(timeline.origin_step), timeline.origin_step),
+        figure(
+            "process_done_by", "全流程办结", _span(timeline.process_step), timeline.process_step
+        ),
+        figure("resident_covered_from", "新参保地待遇开始", fmt_date(cover.covered_from), cover),
+    )
+    return Reply(
+        answer=tuple(answer),
+        figures=figures,
+        steps=(*steps, Part("transfer_progress/resident_steps", fields)),
+        check=(Part("transfer_progress/steps"),),
+        estimate=True,
+        remember={"date": applied} if approx else {},
     )
 
 

@@ -4,7 +4,6 @@ from bot.dialog.figures import figure
 from bot.dialog.render import render_part
 from bot.dialog.types import Figure, Part, Reply, Turn
 from bot.policy import (
-    ExplanationKey,
     WithdrawalAssessment,
     WithdrawalCase,
     is_estimate,
@@ -126,17 +125,29 @@ def _headline(result: WithdrawalAssessment, text: str) -> str:
 
 async def handle(turn: Turn) -> Reply:
     """The verdict for the user's situation, its conditions, then how and with what to apply."""
-    case = _case(turn.text)
-    result = withdrawal_eligibility(case, months_elsewhere=turn.slots.months)
+    if turn.slots.scheme == "resident":
+        return _resident()
     insured, residence = _places(turn)
+    case = _case(turn.text)
+    if case is WithdrawalCase.OTHER and residence is not None:
+        # "医保是哈尔滨的，我在三亚住了8个月": living away from the insured place is the
+        # long-stay case, whether or not the user uses the words "长期在外地".
+        case = WithdrawalCase.LONG_TERM_ELSEWHERE
+    months = turn.slots.months
+    result = withdrawal_eligibility(case, months_elsewhere=months)
+    need = LONG_TERM_ELSEWHERE_MONTHS.value
     fields = {
         "city": insured or "参保地",
         "insured": insured or "参保地",
         "residence": residence or "",
-        "need": LONG_TERM_ELSEWHERE_MONTHS.value,
-        "months": turn.slots.months or "",
+        "need": need,
+        "months": months or "",
+        "short": need - months if months is not None and months < need else "",
     }
     answer = [Part(_headline(result, turn.text), fields)]
+    if case is WithdrawalCase.LONG_TERM_ELSEWHERE and turn.slots.scheme == "retired":
+        # A resettled retiree has a route of their own: said right after the verdict.
+        answer.append(Part("withdraw/retiree_resettled"))
     if result.conditions:
         if case not in (WithdrawalCase.TO_WALLET, WithdrawalCase.OTHER):
             answer.append(Part("withdraw/conditions_head"))
@@ -151,10 +162,6 @@ async def handle(turn: Turn) -> Reply:
         answer.append(Part("withdraw/tip_quit_job"))
     if case in (WithdrawalCase.TO_WALLET, WithdrawalCase.OTHER):
         answer.append(Part("withdraw/tip_family_share"))
-    if case is WithdrawalCase.LONG_TERM_ELSEWHERE and turn.slots.scheme == "retired":
-        answer.append(Part("withdraw/retiree_resettled"))
-    if turn.slots.scheme == "resident":
-        answer.append(Part(f"explain/{ExplanationKey.NO_PERSONAL_ACCOUNT}", fields))
     answer += _place_note(result, insured, residence, fields)
 
     figures: tuple[Figure, ...] = ()
@@ -178,6 +185,16 @@ async def handle(turn: Turn) -> Reply:
         materials=materials,
         check=(Part("withdraw/check"),),
         estimate=is_estimate(result),
+    )
+
+
+def _resident() -> Reply:
+    """Residents' insurance has no personal account: there is nothing to take out, so none of
+    the withdrawal routes, e-card spending or family sharing of "the balance" applies."""
+    return Reply(
+        answer=(Part("withdraw/case_resident"),),
+        check=(Part("withdraw/check_resident"),),
+        estimate=True,
     )
 
 

@@ -223,9 +223,11 @@ async def test_qa035_residents_without_a_city_rule_get_the_window_and_wait(
     rule = resident_late_payment(TODAY, city=None)
     assert rule.example_window is not None and rule.waiting_months
     start, end = rule.example_window
-    assert f"{start.year}年的补缴期是{start.month}月{start.day}日至{end.month}月{end.day}日" in (
+    # The published window is cited as a dated source, the next one is counted from today.
+    assert f"{start.year}年的做法：{start.month}月{start.day}日至{end.month}月{end.day}日" in (
         answer.text
     )
+    assert f"{TODAY.year + 1}年初" in answer.text
     assert f"等{rule.waiting_months}个月" in answer.text
     assert ESTIMATE_NOTE in answer.text  # a national practice, said to be an estimate
     assert figure(answer, "waiting_period")["kind"] == "national"

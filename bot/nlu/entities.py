@@ -41,6 +41,11 @@ Documented decisions:
   (基数6000, 工资是5000, 交了350, 6000的基数). The role comes from that adjacent word, else
   the closest money word earlier in the clause. Ranges ("四五千") are not guessed, and a
   final digit before a counter belongs to the counter ("一万一个月" = 10000 per month).
+* A past point said relative to today without its day ("三天前", "两周前", "一个月前",
+  "上周", "上个月") goes to ``approx_dates``, resolved against ``today`` (N days / weeks /
+  months back; "上周" is a week ago, "上个月" the same day last month). Such a day is only
+  roughly known, so it never becomes an exact ``dates`` entry: a reply built on it says "约".
+  Working days ("10个工作日前") need the holiday calendar and are left to the policy layer.
 * "10.8" / "10/8" is a date only beside a date word (截止10.8, 10.8前, 10.8号), and invalid
   dates ("2月30日", "下个月30号" in January) are dropped without re-reading their parts.
 """
@@ -61,6 +66,7 @@ __all__ = [
     "Gender",
     "Money",
     "MoneyRole",
+    "RoughDate",
     "Scheme",
     "cn_to_number",
     "extract",
@@ -81,12 +87,23 @@ class Money:
 
 
 @dataclass(frozen=True, slots=True)
+class RoughDate:
+    """A past day known only roughly ("上周", "三天前"), and where the message says it, so a
+    caller can tell what it is about ("三个月前断的" vs "上周申请的")."""
+
+    day: dt.date
+    span: tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
 class Entities:
     months: int | None = None
     days: int | None = None
     years: Decimal | None = None
     amounts: tuple[Money, ...] = ()
     dates: tuple[dt.date, ...] = ()
+    # Past days known only roughly ("上周", "三天前"); see the module notes.
+    approx_dates: tuple[RoughDate, ...] = ()
     day_of_month: int | None = None
     scheme: Scheme | None = None
     cause: Cause | None = None
@@ -299,7 +316,7 @@ _REL_DAY: Final[dict[str, int]] = {
 }  # fmt: skip
 _MONTH_REL: Final[dict[str, int]] = {
     "下下个月": 2, "下下月": 2, "下个月": 1, "下月": 1, "这个月": 0, "这月": 0, "本月": 0,
-    "当月": 0, "上个月": -1, "上月": -1,
+    "当月": 0, "上个月": -1, "上月": -1, "上上个月": -2, "上上月": -2,
 }  # fmt: skip
 # None = a bare weekday ("周一"): the next one on or after today.
 _WEEK_REL: Final[dict[str, int | None]] = {
@@ -307,6 +324,7 @@ _WEEK_REL: Final[dict[str, int | None]] = {
     "下周": 1, "下个星期": 1, "下星期": 1, "下个礼拜": 1, "下礼拜": 1,
     "这周": 0, "本周": 0, "这个星期": 0, "这星期": 0, "本星期": 0, "这个礼拜": 0, "这礼拜": 0,
     "上周": -1, "上个星期": -1, "上星期": -1, "上个礼拜": -1, "上礼拜": -1,
+    "上上周": -2, "上上个星期": -2, "上上星期": -2, "上上个礼拜": -2, "上上礼拜": -2,
     "周": None, "星期": None, "礼拜": None,
 }  # fmt: skip
 _PERIOD_END: Final = ("月底", "月末", "年底", "年末")
@@ -333,6 +351,13 @@ _SHORT_DATE_BEFORE_RE: Final = re.compile(
 _SHORT_DATE_AFTER_RE: Final = re.compile(r"前|之前|以前|号|日|截止|到期|那天|当天")
 _POSITIONAL_YEAR: Final = frozenset("〇零一二三四五六七八九")
 _DAY_OF_MONTH_RE: Final = re.compile(rf"每个?月的?(?P<d>{_DAY_NUM})(?:号|日)")
+# "三天前", "两周以前", "一个多月之前", "半个月前", "两年前". "月" needs 个 ("3月前" is "before
+# March"), and "日" a Chinese numeral ("15日前" is "before the 15th").
+_AGO_RE: Final = re.compile(
+    rf"(?P<n>[0-9{_CND}十半][0-9{_CND}十]{{0,2}})(?P<ge>个)?(?P<half>半)?多?"
+    r"(?P<unit>天|日|星期|礼拜|周|月|年)多?(?:前|以前|之前)"
+)
+_AGO_DAYS: Final[dict[str, int]] = {"天": 1, "日": 1, "星期": 7, "礼拜": 7, "周": 7}
 
 
 def _safe_date(year: int, month: int, day: int) -> dt.date | None:
@@ -415,6 +440,50 @@ def _keyword_date(m: re.Match[str], text: str, today: dt.date) -> tuple[dt.date 
     return today + dt.timedelta(days=_REL_DAY[word]), end
 
 
+def _past_rough(word: str, text: str, end: int, today: dt.date) -> dt.date | None:
+    """ "上周" / "上个月" with no day after them: a week (a month) before today, per step back.
+    Only past words: "下个月" alone is a plan, not a day that already happened."""
+    if word in _MONTH_REL and _MONTH_REL[word] < 0:
+        if _REL_MONTH_TAIL_RE.match(text, end):
+            return None  # "上个月10号" is an exact day, read by _keyword_date
+        year, month = _shift_month(today.year, today.month, _MONTH_REL[word])
+        return dt.date(year, month, min(today.day, calendar.monthrange(year, month)[1]))
+    rel = _WEEK_REL.get(word)
+    if rel is not None and rel < 0 and text[end : end + 1] not in _WEEKDAY:
+        return today + dt.timedelta(days=7 * rel)
+    return None
+
+
+def _ago(m: re.Match[str], text: str, today: dt.date) -> dt.date | None:
+    """The day "N units ago" means, or None when the phrase is not a count back in time."""
+    start, raw, unit = m.start(), m.group("n"), m.group("unit")
+    if start and text[start - 1] in _DUR_BLOCK_PREV:
+        return None  # the tail of a longer number, an ordinal or "每"
+    if (unit == "日" and raw.isascii()) or (raw.isascii() and len(raw) > 2):
+        return None  # "15日前" is "before the 15th"; "2025年前" is a calendar year
+    half = m.group("half") is not None
+    if raw == "半":
+        if half or (unit == "月" and m.group("ge") is None) or unit not in ("月", "年"):
+            return None
+        if unit == "月":
+            return today - dt.timedelta(days=15)
+        year, month = _shift_month(today.year, today.month, -6)  # "半年前"
+        return dt.date(year, month, min(today.day, calendar.monthrange(year, month)[1]))
+    if unit == "月" and m.group("ge") is None:
+        return None
+    count = _small_int(raw)
+    if count is None or count <= 0:
+        return None
+    if unit in _AGO_DAYS:
+        return today - dt.timedelta(days=count * _AGO_DAYS[unit])
+    months = count * (12 if unit == "年" else 1)
+    if months > 120:
+        return None
+    year, month = _shift_month(today.year, today.month, -months)
+    day = dt.date(year, month, min(today.day, calendar.monthrange(year, month)[1]))
+    return day - dt.timedelta(days=15 if half else 0)
+
+
 def _numeric_date(m: re.Match[str], text: str, today: dt.date) -> dt.date | None:
     start = m.start()
     if start and text[start - 1] in _NUMBER_CHARS:
@@ -462,8 +531,10 @@ def _numeric_date(m: re.Match[str], text: str, today: dt.date) -> dt.date | None
 
 def _dates(
     text: str, today: dt.date, reserved: bytearray, numberish: bool
-) -> tuple[tuple[dt.date, ...], int | None]:
+) -> tuple[tuple[dt.date, ...], int | None, tuple[RoughDate, ...]]:
+    """Exact dates, the day of month of a recurring date, and roughly known past days."""
     found: list[tuple[int, dt.date]] = []
+    rough: list[RoughDate] = []
     day_of_month: int | None = None
     if numberish and "每" in text:
         for m in _DAY_OF_MONTH_RE.finditer(text):
@@ -483,6 +554,10 @@ def _dates(
             _reserve(reserved, m.start(), end)
         if resolved is not None:
             found.append((m.start(), resolved))
+        else:
+            past = _past_rough(m.group(), text, m.end(), today)
+            if past is not None:
+                rough.append(RoughDate(past, (m.start(), m.end())))
     if numberish:
         for m in _NUM_DATE_RE.finditer(text):
             if not _is_free(reserved, m.start(), m.end()):
@@ -494,12 +569,24 @@ def _dates(
             if resolved is not None:
                 _reserve(reserved, m.start(), m.end())
                 found.append((m.start(), resolved))
-    found.sort(key=lambda item: item[0])
+        # Counts back ("三天前") do not reserve: their number is also a duration to others
+        # ("三个月前断的" is a lapse of three months).
+        for m in _AGO_RE.finditer(text):
+            if _is_free(reserved, m.start(), m.end()):
+                past = _ago(m, text, today)
+                if past is not None:
+                    rough.append(RoughDate(past, (m.start(), m.end())))
+    rough.sort(key=lambda r: r.span)
+    return _in_order(found), day_of_month, tuple(rough)
+
+
+def _in_order(found: list[tuple[int, dt.date]]) -> tuple[dt.date, ...]:
+    """The dates in the order the message says them, each once."""
     unique: list[dt.date] = []
-    for _, day in found:
+    for _, day in sorted(found, key=lambda item: item[0]):
         if day not in unique:
             unique.append(day)
-    return tuple(unique), day_of_month
+    return tuple(unique)
 
 
 # ---------------------------------------------------------------------------
@@ -888,9 +975,10 @@ def extract(text: str, today: dt.date) -> Entities:
     reserved = bytearray(len(text))
     numberish = _HAS_NUMBERISH_RE.search(text) is not None
     dates: tuple[dt.date, ...] = ()
+    approx_dates: tuple[RoughDate, ...] = ()
     day_of_month: int | None = None
     if numberish or _DATE_WORD_RE.search(text) is not None:
-        dates, day_of_month = _dates(text, today, reserved, numberish)
+        dates, day_of_month, approx_dates = _dates(text, today, reserved, numberish)
 
     months = days = None
     years: Decimal | None = None
@@ -906,9 +994,8 @@ def extract(text: str, today: dt.date) -> Entities:
         cause = "personal"
 
     scheme, gender = _scheme(text), _gender(text)
-    if not (
-        months or days or years or amounts or dates or day_of_month or scheme or cause or gender
-    ):
+    found = (months, days, years, amounts, dates, approx_dates, day_of_month, scheme, cause)
+    if not (any(found) or gender):
         return _NOTHING  # immutable, so sharing it is safe and saves the constructor
     return Entities(
         months=months,
@@ -916,6 +1003,7 @@ def extract(text: str, today: dt.date) -> Entities:
         years=years,
         amounts=amounts,
         dates=dates,
+        approx_dates=approx_dates,
         day_of_month=day_of_month,
         scheme=scheme,
         cause=cause,

@@ -14,6 +14,7 @@ from .common import LapseCause, add_months, first_of_next_month
 
 __all__ = [
     "LapseBucket",
+    "ResidentLateCase",
     "ResidentLatePayment",
     "ResidentLatePaymentInputs",
     "Resumption",
@@ -213,24 +214,46 @@ class ResidentLatePaymentInputs:
 
 
 @dataclass(frozen=True, slots=True)
+class ResidentLateCase:
+    """One cover year under a city's "pay before day X or wait" rule, as of ``today``.
+
+    A reply must never say "no wait" and "60 days" without saying which cover year each is
+    for, so each cover year that matters today is its own case with its own basis.
+    """
+
+    cover_year: int
+    no_wait_before: date
+    wait_days_now: int  # paying today: 0 before ``no_wait_before``, else the city's wait
+    current: bool  # the cover year running today, i.e. the one a lapsed person lacks
+    basis: str
+    provenance: tuple[Provenance, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ResidentLatePayment:
     """Until when a resident who missed the annual payment can still pay, and the wait after.
 
     With a city rule (南京: before 1 March of the cover year, else 60 days) the dates are for
-    the coming cover year, counted from ``today``. Without one, the national practice applies:
-    a back-payment window early in the year (a published year's window as the example) and a
-    waiting period in months. ``paid_from``/``paid_to`` bound a planned payment ("明年4月" is the
-    whole of April); the wait and resumption dates are then computed for both ends.
+    the coming cover year, counted from ``today``, and ``cases`` says what paying today means
+    for the running cover year and for the coming one. Without one, the national practice
+    applies: a back-payment window early in the year (a published year's window is cited as a
+    dated source, never as this year's) and a waiting period in months. ``paid_from`` and
+    ``paid_to`` bound a planned payment ("明年4月" is the whole of April); the wait and
+    resumption dates are then computed for both ends.
     """
 
     inputs: ResidentLatePaymentInputs
     city_rule: bool
-    cover_year: int  # the cover year ``no_wait_before`` belongs to
+    cover_year: int  # city: the cover year ``no_wait_before`` belongs to; national: the
+    # year of the next early-year back-payment window a place may open (from ``today``)
     no_wait_before: date | None  # city rule: paying before this day has no wait
     this_year_passed: bool  # city rule: this calendar year's no-wait day has gone by
     waiting_days: int | None  # city rule: the wait for later payers, from the payment day
     waiting_months: int | None  # national: the wait, from the month after payment
     example_window: tuple[date, date] | None  # national: a published back-payment window
+    # City rule: today's position for the running cover year, then (once its no-wait day has
+    # passed) the coming one; empty for the national practice.
+    cases: tuple[ResidentLateCase, ...]
     paid_wait_days: tuple[int, int] | None  # city rule and a planned payment: its wait
     resume_from: date | None  # with a planned payment: earliest day benefits resume
     resume_by: date | None  # latest, for the end of the planned period
@@ -276,6 +299,9 @@ def _city_late_payment(
         days = (first.waiting_days or (0, 0))[0], (last.waiting_days or (0, 0))[1]
         wait_days = days
         resume = _resume_dates(first, inputs.paid_from)[0], _resume_dates(last, inputs.paid_to)[1]
+    cases = [_late_case(today.year, today, late)]
+    if passed:
+        cases.append(_late_case(today.year + 1, today, late))
     return ResidentLatePayment(
         inputs=inputs,
         city_rule=True,
@@ -285,6 +311,7 @@ def _city_late_payment(
         waiting_days=rule.waiting_days,
         waiting_months=None,
         example_window=None,
+        cases=tuple(cases),
         paid_wait_days=wait_days,
         resume_from=resume[0],
         resume_by=resume[1],
@@ -294,6 +321,33 @@ def _city_late_payment(
         ),
         provenance=(late.provenance,),
     )
+
+
+def _late_case(cover_year: int, today: date, late: Sourced[ResidentLateRule]) -> ResidentLateCase:
+    rule = late.value
+    before = date(cover_year, rule.before_month, 1)
+    wait = 0 if today < before else rule.waiting_days
+    head = f"{cover_year}年度：{before.year}年{before.month}月1日前补缴无等待期"
+    if wait:
+        now = f"，{today:%Y-%m-%d}已过此日，现在补缴从补缴之日起等待{wait}天"
+    else:
+        left = (before - today).days
+        now = f"（按{today:%Y-%m-%d}算还有{left}天），之后补缴等待{rule.waiting_days}天"
+    return ResidentLateCase(
+        cover_year=cover_year,
+        no_wait_before=before,
+        wait_days_now=wait,
+        current=cover_year == today.year,
+        basis=head + now,
+        provenance=(late.provenance,),
+    )
+
+
+def _next_window_year(today: date, window: tuple[date, date]) -> int:
+    """The first year, from ``today`` on, whose window (same months as the example) has not
+    ended: an early-year window after the autumn collection is next year's."""
+    end = window[1]
+    return today.year if (end.month, end.day) >= (today.month, today.day) else today.year + 1
 
 
 def _national_late_payment(inputs: ResidentLatePaymentInputs) -> ResidentLatePayment:
@@ -309,18 +363,20 @@ def _national_late_payment(inputs: ResidentLatePaymentInputs) -> ResidentLatePay
     return ResidentLatePayment(
         inputs=inputs,
         city_rule=False,
-        cover_year=example_year,
+        cover_year=_next_window_year(inputs.today, window.value),
         no_wait_before=None,
         this_year_passed=False,
         waiting_days=None,
         waiting_months=wait.value,
         example_window=window.value,
+        cases=(),
         paid_wait_days=None,
         resume_from=resume[0],
         resume_by=resume[1],
+        # The published window is a dated source ("据资料…"), not this year's window.
         basis=(
-            f"错过集中缴费期后补缴，{rule.basis}（{example_year}年补缴期："
-            f"{start.month}月{start.day}日至{end.month}月{end.day}日）"
+            f"错过集中缴费期后补缴，{rule.basis}（据资料{window.provenance.source}，"
+            f"{example_year}年的补缴期为{start.month}月{start.day}日至{end.month}月{end.day}日）"
         ),
         provenance=(wait.provenance, window.provenance),
     )

@@ -17,12 +17,14 @@ from region_data.city_policy import (
 from . import national as nat
 from .common import ExplanationKey as K
 from .common import add_months
+from .deadlines import resident_collection_period
 from .workdays import WorkdayResult, add_working_days, check_working_day
 
 __all__ = [
     "BalanceHandling",
     "Place",
     "TimelineStep",
+    "ResidentCoverStart",
     "TransferAssessment",
     "TransferInputs",
     "TransferKind",
@@ -31,6 +33,7 @@ __all__ = [
     "TransferTimelineInputs",
     "applied_on_from_elapsed",
     "classify_transfer",
+    "resident_cover_start",
     "transfer_kind",
     "transfer_stage",
     "transfer_timeline",
@@ -352,3 +355,55 @@ def applied_on_from_elapsed(
         if check_working_day(day)[0]:
             remaining -= 1
     return day
+
+
+# --- 7. residents: when cover starts at the new place ----------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ResidentCoverStart:
+    """When a resident who moved is covered at the new place, counted from ``today``.
+
+    Residents' insurance has no personal account, so nothing "arrives": the old place stops
+    the insurance, the new place enrols the person for a cover year, and cover there starts
+    with that year. The cover year is the next one whose collection period has not closed.
+    """
+
+    today: date
+    city: str | None
+    cover_year: int
+    opens_on: date  # the collection period's earliest usual opening
+    opens_by: date  # its latest usual opening (equals opens_on for a place's own date)
+    pay_by: date  # the collection period's last day
+    covered_from: date  # 1 January of the cover year
+    basis: str
+    provenance: tuple[Provenance, ...]
+
+
+def resident_cover_start(
+    today: date, *, city: CityPolicy | None, province: ProvincePolicy | None = None
+) -> ResidentCoverStart:
+    """The first cover year a resident can still pay for at the new place, and its dates."""
+    for cover_year in (today.year, today.year + 1, today.year + 2):
+        period = resident_collection_period(cover_year, city=city, province=province)
+        if period.closes_on >= today:
+            break
+    covered_from = date(period.inputs.cover_year, 1, 1)
+    return ResidentCoverStart(
+        today=today,
+        city=city.name if city else None,
+        cover_year=period.inputs.cover_year,
+        opens_on=period.opens_on,
+        opens_by=period.opens_by,
+        pay_by=period.closes_on,
+        covered_from=covered_from,
+        basis=(
+            f"新参保地{period.basis}；交费后自{covered_from:%Y-%m-%d}起享受待遇，"
+            "原参保地停保、无欠费后办理转移接续"
+        ),
+        provenance=(
+            *period.provenance[:1],
+            nat.RESIDENT_TRANSFER,
+            nat.TRANSFER_CONDITIONS,
+        ),
+    )
