@@ -17,6 +17,7 @@ __all__ = [
     "KEY_RESET",
     "MENU",
     "PROMPT_TEXT",
+    "REMIND_QUESTION",
     "RESET_TEXT",
     "TOPIC_CHOICES",
     "UNSUPPORTED_TEXT",
@@ -27,6 +28,11 @@ __all__ = [
     "quick_replies",
 ]
 
+# The reminder request behind both the custom menu's 缴费提醒 and topic 7: one wording, so a
+# tap and the typed number set up the same reminder (the residents' yearly deadline, whose
+# date depends on the city; the reminder handler asks for it when the chat has none).
+REMIND_QUESTION = "居民医保缴费截止前提醒我"
+
 # What each number of the topic menu (bot/templates/greeting.txt) asks when a user replies
 # with that number.
 TOPIC_CHOICES = {
@@ -36,7 +42,7 @@ TOPIC_CHOICES = {
     "4": "医保断缴有什么影响",
     "5": "医保卡的钱能取出来吗",
     "6": "居民医保什么时候交",
-    "7": "居民医保缴费截止前提醒我",
+    "7": REMIND_QUESTION,
 }
 
 KEY_HELP = "HELP"
@@ -60,7 +66,7 @@ MENU: tuple[tuple[str, tuple[MenuItem, ...]], ...] = (
             MenuItem("Q_PAYMENT", "怎么缴费", "居民医保怎么交费？交多少钱？"),
             MenuItem("Q_BACK_PAYMENT", "断缴补缴", "医保断缴了怎么补缴？"),
             MenuItem("Q_YEARS", "缴费年限", "医保要交满多少年退休后才能终身享受？"),
-            MenuItem("Q_REMIND", "缴费提醒", "提醒我按时交医保"),
+            MenuItem("Q_REMIND", "缴费提醒", REMIND_QUESTION),
         ),
     ),
     (

@@ -16,7 +16,7 @@ import pytest
 from bot.app import create_app
 from bot.channels.bridge import SIGNATURE_HEADER, sign
 from bot.channels.config import GroupSettings
-from bot.channels.group import address
+from bot.channels.group import GroupChat, GroupMessage, address
 from bot.channels.limits import SlidingLimit
 from bot.dialog.render import render_part
 from bot.dialog.types import Part
@@ -275,6 +275,49 @@ async def test_id_number_and_typed_amount_never_reach_the_group(real: Post) -> N
     assert not found & {Decimal(8000), Decimal(3200), Decimal(3840)}
     assert "缴费基数 × 4个月" in reply and len(reply) <= 400
     assert reply.endswith(render_part(Part("group/invite")))
+
+
+REMIND = "@医保小助手 居民医保缴费截止前提醒我"
+PRIVATE_ONLY = render_part(Part("group/private_only"))
+ACCOUNT_ONLY = render_part(Part("remind_subscribe/list_empty_none"))
+
+
+async def test_group_reminder_goes_private_where_private_chats_get_pushes(
+    make: Any, storage: MemoryStorage
+) -> None:
+    post = await make(Pipeline(Settings(), storage), bridge_push_url="https://bridge/push")
+    _, body = await post(REMIND, sender="dave")
+    assert body["reply"] == PRIVATE_ONLY and body["mention"] == ["dave"]
+    _, private = await post("居民医保缴费截止前提醒我", sender="dave", room=None)
+    assert "已记下" in private["reply"] and await storage.get("sub:bridge:dave")
+
+
+async def test_group_reminder_without_a_route_back_points_to_the_official_account(
+    make: Any, storage: MemoryStorage
+) -> None:
+    post = await make(Pipeline(Settings(), storage))  # no BRIDGE_PUSH_URL
+    _, body = await post(REMIND, sender="erin")
+    assert body["reply"] == ACCOUNT_ONLY and "私聊" not in body["reply"]
+    assert body["mention"] == ["erin"]
+    _, cancel = await post("@医保小助手 取消提醒", sender="erin")
+    assert cancel["reply"] == ACCOUNT_ONLY
+    assert await storage.get("sub:grp:bridge:R%3Afamily-group@chatroom:erin") is None
+
+
+async def test_wecom_group_reminder_points_to_the_official_account(
+    storage: MemoryStorage,
+) -> None:
+    """A WeCom 1:1 chat cannot be pushed to, so "私聊我设置" would only be refused again."""
+    chat = GroupChat(GroupSettings(), Pipeline(Settings(), storage), storage)
+    await storage.set("group:webhook:wrkROOM", "ROBOT-KEY")  # the group's robot is known
+    msg = GroupMessage("wecom_robot", "wrkROOM", "frank", REMIND, mentioned=True)
+    reply = await chat.handle(msg)
+    assert reply is not None and reply.text == ACCOUNT_ONLY and reply.mention == ("frank",)
+    asked = await chat.handle(
+        GroupMessage("wecom_robot", "wrkROOM", "frank", "@医保小助手 医保断缴有什么影响", True)
+    )
+    assert asked is not None and asked.text != ACCOUNT_ONLY  # other topics are untouched
+    assert await storage.get("sub:grp:wecom_robot:wrkROOM:frank") is None
 
 
 # -- configuration ------------------------------------------------------------------------------

@@ -46,11 +46,12 @@ def setup(
     from bot.channels.webhook import WEBHOOK_SENDER_KEY, WebhookSender
     from bot.channels.wecom import WeComCrypto
     from bot.channels.wecom_callback import AIBotCallback, RobotCallback
+    from bot.reminders.channels import Routes
 
     config = settings.groups
     if not config.enabled:
         return
-    chat = GroupChat(config, responder, storage, metrics)
+    chat = GroupChat(config, responder, storage, metrics, routes=Routes.from_settings(settings))
     sender = WebhookSender(config.webhook_base, storage, config.webhook_per_minute)
     tasks = Tasks()
     app[WEBHOOK_SENDER_KEY] = sender

@@ -12,10 +12,13 @@ A transport (WeCom robot, WeCom AI bot, the JSON bridge) turns its payload into 
 4. The same question answered the same way in one group within a minute goes out once.
 
 Private (1:1) chats through the same transports get the full answer under their own key.
+Reminders are set up in private only (``bot/dialog/compact.py``); where the asker's private
+chat on this transport cannot be pushed to either, the group is told where reminders do work.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import re
@@ -26,10 +29,12 @@ from typing import Protocol
 
 from bot.channels.config import GroupSettings
 from bot.channels.limits import SlidingLimit
+from bot.dialog.compact import PRIVATE_ONLY_INTENTS
 from bot.dialog.render import render_part
 from bot.dialog.types import Answer, Part
 from bot.logs import hash_user
 from bot.metrics import Metrics
+from bot.reminders.channels import Routes, has_route, parse_target
 from bot.storage.base import Storage
 
 __all__ = ["GroupChat", "GroupMessage", "GroupReply", "Responder", "address"]
@@ -110,11 +115,16 @@ class GroupChat:
         responder: Responder,
         storage: Storage,
         metrics: Metrics | None = None,
+        *,
+        routes: Routes | None = None,
     ) -> None:
+        """``routes``: where reminders can be pushed (``Routes.from_settings``); by default
+        only what ``config`` knows, the bridge's push URL."""
         self.config = config
         self.responder = responder
         self.storage = storage
         self.metrics = metrics
+        self.routes = routes or Routes(bridge_push_url=config.bridge_push_url)
         self.senders = SlidingLimit(
             storage, "grp:rl:sender:", config.sender_limit, config.sender_window
         )
@@ -147,6 +157,7 @@ class GroupChat:
             answer = Answer(_part("hello"), "greeting")
         else:
             answer = await self._ask(f"grp:{room}:{sender}", question[:MAX_QUESTION_CHARS], msg)
+            answer = await self._where_reminders_work(answer, f"{channel}:{sender}")
         if not await self._first_time(room, sender, question, answer):
             return None
         return GroupReply(answer.text, mention)
@@ -174,6 +185,18 @@ class GroupChat:
         if self.metrics is not None:
             self.metrics.intents.inc(intent=answer.intent, channel=msg.channel)
         return answer
+
+    async def _where_reminders_work(self, answer: Answer, private_user: str) -> Answer:
+        """A reminder request in a group is sent to the private chat; but a WeCom 1:1 chat,
+        or a bridged one without a push URL, cannot receive reminders either, and sending the
+        person there only earns a second refusal. Then say at once where reminders do arrive,
+        in the words the unreachable 1:1 chats use (``remind_subscribe/list_empty_none``)."""
+        if answer.intent not in PRIVATE_ONLY_INTENTS:
+            return answer
+        if await has_route(parse_target(private_user), self.storage, self.routes):
+            return answer
+        text = render_part(Part("remind_subscribe/list_empty_none"))
+        return dataclasses.replace(answer, text=text)
 
     async def _refused(
         self, limit: SlidingLimit, key: str, scope: str, mention: tuple[str, ...]

@@ -40,12 +40,16 @@ __all__ = [
     "Message",
     "HttpBridgeSender",
     "NoBridge",
+    "Routes",
     "Target",
     "TargetKind",
     "WeComWebhookSender",
     "build_channels",
     "channels_from_settings",
+    "group_webhook_key",
+    "has_route",
     "parse_target",
+    "robot_key",
 ]
 
 log = logging.getLogger(__name__)
@@ -194,11 +198,55 @@ class GroupSender(Protocol):
         ...
 
 
+def group_webhook_key(chat_id: str) -> str:
+    """Where the robot of a WeCom group is remembered (bot/channels/wecom_callback.py)."""
+    return f"group:webhook:{chat_id}"
+
+
+async def robot_key(storage: Storage, chat_id: str, default: str = "") -> str:
+    """The robot key a reminder for this group is posted with, or "" when there is none.
+
+    The group's own robot (a key, or the webhook URL its callbacks carry), else ``default``.
+    """
+    stored = await storage.get(group_webhook_key(chat_id))
+    if isinstance(stored, str) and stored:
+        if "://" not in stored:
+            return stored
+        return parse_qs(urlsplit(stored).query).get("key", [""])[0]
+    return default
+
+
+@dataclass(frozen=True)
+class Routes:
+    """What this deployment can push through besides the official account: the two settings
+    whose absence makes the group and bridge channels fail with :data:`NO_ROUTE`."""
+
+    default_robot_key: str = ""  # REMINDER_WECOM_ROBOT_KEY
+    bridge_push_url: str = ""  # BRIDGE_PUSH_URL
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Routes:
+        return cls(settings.reminders.wecom_robot_key, settings.groups.bridge_push_url)
+
+
+async def has_route(target: Target, storage: Storage, routes: Routes) -> bool:
+    """Whether a reminder for ``target`` has somewhere to go, asked the same way the channels
+    ask when they send, so a chat is never promised a reminder that can only fail with
+    "no route" (the chat page and WeCom 1:1 chats never have one)."""
+    if target.kind is TargetKind.OFFICIAL:
+        return True
+    if target.kind is TargetKind.GROUP:
+        return bool(await robot_key(storage, target.address, routes.default_robot_key))
+    if target.kind is TargetKind.BRIDGE:
+        return bool(routes.bridge_push_url)
+    return False
+
+
 class WeComWebhookSender:
     """Minimal group-robot sender: ``POST <base>send?key=KEY`` with a text message.
 
-    The robot key of a group is looked up under ``group:webhook:<chat_id>`` in the storage
-    (a key, or a webhook URL whose ``key`` is taken), else ``REMINDER_WECOM_ROBOT_KEY``. The
+    The robot key of a group comes from :func:`robot_key` (the group's own robot, else
+    ``REMINDER_WECOM_ROBOT_KEY``). The
     host is always our configured base, never one from stored data, so a forged callback
     cannot make the bot post elsewhere. No rate limiting here: the robot's 45009 (20 a
     minute) sends the job to the scheduler's back-off.
@@ -210,16 +258,8 @@ class WeComWebhookSender:
         self.default_key = default_key
         self._sessions = LazySession()
 
-    async def _key(self, chat_id: str) -> str:
-        stored = await self.storage.get(f"group:webhook:{chat_id}")
-        if isinstance(stored, str) and stored:
-            if "://" not in stored:
-                return stored
-            return parse_qs(urlsplit(stored).query).get("key", [""])[0]
-        return self.default_key
-
     async def send_group(self, chat_id: str, text: str, mention: Sequence[str] = ()) -> None:
-        key = await self._key(chat_id)
+        key = await robot_key(self.storage, chat_id, self.default_key)
         if not key:
             raise DeliveryError(NO_ROUTE, "no robot key for this group")
         body: dict[str, Any] = {"msgtype": "text", "text": {"content": text}}

@@ -111,11 +111,13 @@ async def add_subscription(
     replaces: int | None = None,
 ) -> Subscription:
     """Record a reminder; the same deadline twice replaces the older record, and so does the
-    record numbered ``replaces`` (a reminder the user just corrected)."""
+    record numbered ``replaces`` (a reminder the user just corrected). A monthly reminder
+    replaces the user's monthly one: the contribution is paid once a month, so "每月20号"
+    after "每月15号" moves the day rather than asking to be reminded twice a month."""
     subs = [
         s
         for s in await list_subscriptions(storage, user)
-        if (s.kind, s.due) != (kind, due.isoformat()) and s.id != replaces
+        if not _superseded(s, kind, due) and s.id != replaces
     ]
     new = Subscription(
         id=max((s.id for s in subs), default=0) + 1,
@@ -130,6 +132,13 @@ async def add_subscription(
     )
     await _save(storage, user, [*subs, new][-MAX_PER_USER:])
     return new
+
+
+def _superseded(old: Subscription, kind: str, due: date) -> bool:
+    """Whether a new (kind, due) reminder takes the place of ``old``."""
+    if kind == MONTHLY_KIND:
+        return old.kind == MONTHLY_KIND
+    return (old.kind, old.due) == (kind, due.isoformat())
 
 
 async def cancel_subscriptions(
