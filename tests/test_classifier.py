@@ -79,6 +79,73 @@ def test_domain_rules(nlu: NLU, text: str, intent: str) -> None:
     assert nlu.understand(text).intent == intent
 
 
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        # Cantonese: 几耐 is 多久 (how long a transfer takes), 点样 怎样, 定系 还是
+        ("东莞转去惠州嘅医保几耐先搞掂", "transfer_progress"),
+        ("珠海转中山嘅医保要几耐", "transfer_progress"),
+        ("我喺佛山断咗两个月医保 系唔系要补交", "back_payment"),
+        # 提/取 with the balance as object takes it out; 余额 alone is checking it
+        ("微信上能提医保个人账户余额吗", "withdraw"),
+        ("医保余额可以提到银行卡吗", "withdraw"),
+        ("个人账户余额能取吗", "withdraw"),
+        ("医保余额怎么查", "balance"),
+        ("医保余额还剩多少", "balance"),
+        # 补 inside another word is no back payment
+        ("公司的补充医疗跟医保可以同时报吗", "reimbursement"),
+        ("买了补充医疗保险 和基本医保能一起报销吗", "reimbursement"),
+        ("住院伙食补助能报吗", "reimbursement"),
+        # arrears: whether any are owed, how many months
+        ("查一下我的社保有没有欠缴", "back_payment"),
+        ("医保欠没欠费在哪看", "back_payment"),
+        ("医保欠了几个月怎么查", "back_payment"),
+        # did the transfer go through: progress; can it: transfer
+        ("我的职工医保转出去了没", "transfer_progress"),
+        ("新农合转过来了没有", "transfer_progress"),
+        ("居民医保转走了吗", "transfer_progress"),
+        ("职工医保能转过去吗", "transfer"),
+        # 人呢 ending a word for people is a follow-up about them, not a call for a human
+        ("那个人呢", "out_of_scope"),
+        ("老人呢", "out_of_scope"),
+        ("病人呢", "out_of_scope"),
+        ("人呢", "human"),
+        ("人呢 怎么不回", "human"),
+        # a story before the question: the question clause carries it
+        ("去年断了两个月医保后来补交了，现在要从广州调去佛山，医保要怎么转", "transfer"),
+        ("我媳妇是家庭主妇 她的医保怎么交", "payment"),
+        ("我老公是开出租的 他的医保怎么交", "payment"),
+        ("前几年断过两次后来都补了，现在换单位了，医保要转吗", "transfer"),
+        # ... but a question that leans on what came before is read with it
+        ("医保停了 卡还能在药店刷吗", "lapse_effects"),
+        ("从深圳搬去惠州 医保个人账户余额咋处理", "transfer"),
+    ],
+)
+def test_topic_words_in_context(nlu: NLU, text: str, intent: str) -> None:
+    assert nlu.understand(text).intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("👋", "greeting"),
+        ("🙏🙏", "greeting"),
+        ("😊", "greeting"),
+        ("👋🏻", "greeting"),  # with a skin tone
+        ("你好👋", "greeting"),
+        ("[握手]", "greeting"),  # WeChat's own stickers arrive as codes
+        ("[抱拳][抱拳]", "greeting"),
+        ("😭", "out_of_scope"),
+        ("🤔🤔", "out_of_scope"),
+        ("🎉", "out_of_scope"),
+        ("[流泪]", "out_of_scope"),
+        ("🙏 医保怎么转", "transfer"),
+    ],
+)
+def test_emoji_alone(nlu: NLU, text: str, intent: str) -> None:
+    assert nlu.understand(text).intent == intent
+
+
 def test_result_shape(nlu: NLU) -> None:
     u = nlu.understand("从福州调到北京工作,医保里的钱能带走吗")
     assert u.intent == "transfer"

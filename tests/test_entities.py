@@ -472,6 +472,11 @@ def test_scheme(text: str, scheme: str | None) -> None:
         ("忘了交", "personal"),
         ("单位交了但自己断了", "personal"),
         ("辞职后公司没给交最后一个月", "employer"),  # employer beats personal
+        ("断了两个月 个人补缴要带什么", "personal"),  # the person pays the arrears
+        ("欠的几个月个人交可以吗", "personal"),
+        ("公司漏缴了 能个人补吗", "employer"),
+        ("单位和个人交的比例是多少", None),  # shares, not a cause
+        ("个人补充医疗保险", None),
         ("医保怎么交", None),
     ],
 )

@@ -38,3 +38,31 @@ def test_noise_only_gives_short_harmless_text(raw: str) -> None:
     out = normalize(raw)
     assert len(out) <= 3
     assert not any(ord(ch) < 32 for ch in out)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        # Cantonese function words become the Mandarin ones every matcher knows
+        ("東莞轉惠州嘅醫保要幾耐", "东莞转惠州的医保要多久"),
+        ("我喺中山交咗兩年", "我在中山交了两年"),
+        ("可唔可以網上補交", "可不可以网上补交"),
+        ("係唔係要本人去辦", "是不是要本人去办"),
+        ("自己交定係公司交", "自己交还是公司交"),
+        ("我冇交醫保", "我没交医保"),
+        ("有冇欠費", "有没有欠费"),
+        ("點樣查餘額", "怎样查余额"),
+        ("補交幾多錢", "补交多少钱"),
+        ("唔該晒", "谢谢晒"),
+        # ... but not where the same characters are ordinary Mandarin
+        ("唔,知道了", "唔,知道了"),
+        ("确定系统没问题", "确定系统没问题"),
+        ("医保关系转移", "医保关系转移"),
+        ("有一点样子", "有一点样子"),
+        ("然而家里没钱", "然而家里没钱"),
+        ("一定系统地看", "一定系统地看"),
+        ("我而家喺广州", "我现在在广州"),
+    ],
+)
+def test_cantonese_function_words(raw: str, expected: str) -> None:
+    assert normalize(raw) == expected

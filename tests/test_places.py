@@ -552,3 +552,60 @@ def test_le_without_a_moving_verb_cues_nothing(resolver: PlaceResolver, text: st
 )
 def test_typos_before_lapse_words(resolver: PlaceResolver, text: str, city: str) -> None:
     assert resolver.resolve(normalize(text)).cities == [city]
+
+
+# ---------------------------------------------------------------------------------------------
+# Dialect and function words are no places; looser typos of big cities need insurance words.
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Cantonese 定系 ("or"), read as it is written (no normalisation): not 定西
+        ("医保在珠海看病能直接报 定系要回去先报", ["珠海市"]),
+        ("自己交 定系要单位交", []),
+        # a function word after a two-character typo is no place cue: it follows any word
+        ("网上办 定系可以去窗口", []),
+        ("住院 定系有冇得报", []),
+    ],
+)
+def test_typos_need_more_than_a_function_word(
+    resolver: PlaceResolver, text: str, expected: list[str]
+) -> None:
+    assert resolver.resolve(text).cities == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("东莞的医保系唔系要本人去办 定系要网上办", ["东莞市"]),
+        ("惠州嘅医保喺深圳住院可唔可以报", ["惠州市", "深圳市"]),
+    ],
+)
+def test_cantonese_messages(resolver: PlaceResolver, text: str, expected: list[str]) -> None:
+    assert cities(resolver, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("深证医保断了半年怎么补", "深圳市"),
+        ("深证社保卡丢了", "深圳市"),
+        ("深证市的医保能转到惠州吗", "深圳市"),
+        ("深正医保余额怎么查", "深圳市"),
+        ("南金医保怎么交", "南京市"),
+    ],
+)
+def test_looser_typos_of_big_cities_before_insurance_words(
+    resolver: PlaceResolver, text: str, expected: str
+) -> None:
+    places = resolver.resolve(normalize(text))
+    assert places.cities[:1] == [expected]
+    assert places.mentions[0].typo
+
+
+@pytest.mark.parametrize(
+    "text", ["深证成指今天涨了", "在深证上班", "深证指数和医保有关系吗", "大娘医保怎么交"]
+)
+def test_looser_typos_alone_are_no_places(resolver: PlaceResolver, text: str) -> None:
+    assert cities(resolver, text) == []

@@ -5,7 +5,8 @@ example sentences. At start-up we index both once: keywords in a dict keyed by t
 in an inverted index from character bigrams to examples. Per message we look up keyword phrases
 at every position, pick a handful of candidate examples through the index, score only those with
 rapidfuzz, and add the two kinds of evidence. That keeps a message at tens of microseconds, where
-fuzzy-matching every example would cost about a millisecond (see performance.md).
+fuzzy-matching every example would cost about a millisecond (see performance.md). A message that
+tells a story around its question is read for its question clause (see STORY_WEIGHT).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
@@ -40,6 +41,19 @@ CANDIDATES = 12
 NB_WEIGHT = 4.0
 NB_TEMPERATURE = 4.0
 NB_ALPHA = 0.3
+# A message that tells a story before (or after) its question ("去年断了三个月后来补上了, 现在
+# 从深圳调去东莞, 医保要怎么转") asks what its question clause asks: the last clause with a
+# question word. When that clause names our domain itself (医保, 新农合: it stands on its own)
+# and carries clear topic evidence, the evidence of the other clauses weighs this much. A question
+# that leans on what came before ("医保停掉了, 卡还能刷吗") is read whole: there the story is
+# its condition.
+STORY_WEIGHT = 0.5
+STORY_ASKED_AT = 2.5  # the weight of a clear topic keyword (怎么转, 要转吗, 交多少)
+QUESTION_CUES = (
+    "吗", "么", "嘛", "呢", "怎", "咋", "如何", "什么", "啥", "哪", "几", "多少", "多久", "多长",
+    "能不能", "可不可以", "是否", "是不是", "有没有", "要不要", "会不会", "行不行", "能否", "可以",
+    "还能", "需要", "办法",
+)  # fmt: skip
 
 # Digits and spans of digits carry no intent; they are folded into one symbol so "补缴3个月" and
 # "补缴五个月" look alike to the similarity scorer.
@@ -58,6 +72,37 @@ def shape(text: str) -> str:
 def nb_features(shaped: str) -> list[str]:
     """Characters and adjacent pairs of a shaped message."""
     return [*shaped, *(shaped[i : i + 2] for i in range(len(shaped) - 1))]
+
+
+# Greedy: the match ends with the last question word of the text.
+_LAST_CUE = re.compile(".*(?:" + "|".join(QUESTION_CUES) + ")", re.S)
+_HAN = re.compile("[\u4e00-\u9fff]")
+
+
+def _question_clause(text: str) -> tuple[int, int] | None:
+    """The span of the last clause (split at spaces: punctuation is a space by now) with a
+    question word, when other clauses tell something around it (no story in digits alone)."""
+    last = _LAST_CUE.match(text)
+    if last is None:
+        return None
+    start = text.rfind(" ", 0, last.end() - 1) + 1
+    end = text.find(" ", last.end())
+    end = len(text) if end < 0 else end
+    if _HAN.search(text, 0, start) or _HAN.search(text, end):
+        return start, end
+    return None
+
+
+def _told_only(text: str, asked: tuple[int, int], first: str, rest: tuple[str, ...]) -> bool:
+    """Does every occurrence of each part of a conjunction lie outside the question clause?"""
+    start, end = asked
+    for part in (first, *rest):
+        at = text.find(part)
+        while at >= 0:
+            if start <= at < end:
+                return False
+            at = text.find(part, at + 1)
+    return True
 
 
 def bigrams(text: str) -> set[str]:
@@ -101,6 +146,7 @@ class IntentClassifier:
         self._topical = tuple(
             i for i, x in enumerate(self.intents) if not x.social and x.id != self.fallback
         )
+        self._topical_set = frozenset(self._topical)
         self._mask = mask or (lambda s: s)
         # Decides whether a one-character keyword stands as a word (jieba, in the NLU).
         self._alone = alone or (lambda text, pos: True)
@@ -175,7 +221,26 @@ class IntentClassifier:
         rows = [row for row in map(table.get, nb_features(shaped)) if row is not None]
         if not rows:
             return [1.0 / len(self.intents)] * len(self.intents)
-        log_p = [sum(column) for column in zip(*rows, strict=True)]
+        return self._posterior([sum(column) for column in zip(*rows, strict=True)])
+
+    def _bayes_told(self, shaped: str, text: str, asked: tuple[int, int]) -> list[float]:
+        """:meth:`bayes_scores` of ``shaped`` (the whole message) with the features outside the
+        question clause weighing STORY_WEIGHT."""
+        table = self._nb
+        rows = [r for r in map(table.get, nb_features(shaped)) if r]
+        told = [r for r in map(table.get, nb_features(shape(text[: asked[0]]))) if r]
+        told += [r for r in map(table.get, nb_features(shape(text[asked[1] :]))) if r]
+        if not rows:
+            return [1.0 / len(self.intents)] * len(self.intents)
+        if not told:
+            return self._posterior([sum(column) for column in zip(*rows, strict=True)])
+        cut = 1.0 - STORY_WEIGHT
+        all_sums = map(sum, zip(*rows, strict=True))
+        told_sums = map(sum, zip(*told, strict=True))
+        return self._posterior([a - cut * t for a, t in zip(all_sums, told_sums, strict=True)])
+
+    @staticmethod
+    def _posterior(log_p: list[float]) -> list[float]:
         top = max(log_p)
         exp = [math.exp(v - top) for v in log_p]
         total = sum(exp)
@@ -190,9 +255,10 @@ class IntentClassifier:
         """Summed keyword weights per intent (see :class:`~intents.base.Intent`)."""
         return self._keywords(text)[0]
 
-    def _keywords(self, text: str) -> tuple[list[float], float, float]:
+    def _keywords(self, text: str) -> tuple[list[float], float, float, tuple[int, int] | None]:
         """Keyword scores, plus the fallback intent's positive evidence ("another domain":
-        养老金, 公积金, 天气) and its negative evidence ("our domain": 医保, 新农合) apart."""
+        养老金, 公积金, 天气) and its negative evidence ("our domain": 医保, 新农合) apart, and
+        the question clause when the rest was given less weight (see STORY_WEIGHT)."""
         scores = [0.0] * len(self.intents)
         other_domain = our_domain = 0.0
         found: list[tuple[int, int, str]] = []
@@ -226,12 +292,52 @@ class IntentClassifier:
                         other_domain += weight
                     else:
                         our_domain -= weight
+        matched: list[tuple[str, tuple[str, ...], int, float]] = []
         for first, combos in self._combos_by_first.items():
             if first in text:
                 for rest, idx, weight in combos:
                     if all(part in text for part in rest):
                         scores[idx] += weight
-        return scores, other_domain, our_domain
+                        matched.append((first, rest, idx, weight))
+        asked = _question_clause(text) if our_domain and " " in text else None
+        if asked is not None and self._tell_story(text, asked, scores, per_intent, matched):
+            return scores, other_domain, our_domain, asked
+        return scores, other_domain, our_domain, None
+
+    def _tell_story(
+        self,
+        text: str,
+        asked: tuple[int, int],
+        scores: list[float],
+        per_intent: Mapping[int, list[tuple[int, int, float]]],
+        combos: list[tuple[str, tuple[str, ...], int, float]],
+    ) -> bool:
+        """Give the keywords outside the question clause STORY_WEIGHT when that clause names
+        our domain and a clear topic itself; say whether it did."""
+        start, end = asked
+        fallback = self._fallback_idx
+        domain = per_intent.get(fallback, ())
+        if not any(w < 0 and start <= at < end for at, _, w in domain):
+            return False
+        strongest = max(
+            (w for i in self._topical for at, _, w in per_intent.get(i, ()) if start <= at < end),
+            default=0.0,
+        )
+        if strongest < STORY_ASKED_AT:
+            return False
+        told = [0.0] * len(scores)
+        for idx, spans in per_intent.items():
+            for at, _, weight in spans:
+                if not start <= at < end:
+                    told[idx] += weight
+        for first, rest, idx, weight in combos:
+            if _told_only(text, asked, first, rest):
+                told[idx] += weight
+        cut = 1.0 - STORY_WEIGHT
+        for idx, weight in enumerate(told):
+            if weight and idx != fallback:
+                scores[idx] -= cut * weight
+        return True
 
     def similarity_scores(
         self, text: str, leave_out: bool = False, shaped: str | None = None
@@ -266,10 +372,13 @@ class IntentClassifier:
 
     def classify(self, text: str, leave_out: bool = False) -> Classification:
         """Rank every intent for a normalised message whose place names are already masked."""
-        kw, other_domain, our_domain = self._keywords(text)
+        kw, other_domain, our_domain, asked = self._keywords(text)
         shaped = shape(text)
         sims, nearest = self.similarity_scores(text, leave_out, shaped)
-        bayes = self.bayes_scores(shaped)
+        if asked is None:
+            bayes = self.bayes_scores(shaped)
+        else:
+            bayes = self._bayes_told(shaped, text, asked)
         topical = max(kw[i] for i in self._topical)
         scores = []
         for i, sim in enumerate(sims):

@@ -29,7 +29,7 @@ Documented decisions:
 * Only the first months / days / years phrase is kept (users state the key fact first).
 * "M月D日" without a year resolves to the nearest occurrence (last, this or next year;
   ties go to the future). A bare "D号" is the next occurrence on or after ``today``
-  (rolling forward past months too short for it).
+  (rolling forward past months too short for it) -- unless said of a done thing (Tense).
 * Scheme precedence: explicit scheme names (职工/灵活就业/居民/新农合/退休) beat incidental
   hints (单位/公司/自己交/孩子...). Among explicit names 退休 wins (a retiree's status
   overrides their former scheme); otherwise the *last* mention wins because users tell
@@ -46,6 +46,15 @@ Documented decisions:
   months back; "上周" is a week ago, "上个月" the same day last month). Such a day is only
   roughly known, so it never becomes an exact ``dates`` entry: a reply built on it says "约".
   Working days ("10个工作日前") need the holiday calendar and are left to the policy layer.
+* Parts of a month or year are days too: 月初 the 1st, 上旬 the 5th, 月中/中旬 the 15th,
+  下旬 the 25th, 月底/月末 the last day; 年初 1 January, 年中 1 July, 年底 31 December. 月底/
+  年底 as a deadline ("10月底前", "年底") are exact; every other part, and any part said of
+  something already done, is rough. "前几天"/"几天前" is a rough three days back.
+* Tense: a date followed in its clause by a done-verb ("3号申请的", "10月底交了", "周五办的",
+  not "要交的"/"交的话") is read as the latest such day on or before ``today``: "3号" is this
+  month's 3rd, or last month's when that is still ahead; "12月1号申请的" on 2026-11-25 is
+  2025-12-01, which also goes to ``assumed_last_year`` so a reply can name the year it
+  assumed. Explicit relative words are never moved ("下周一", "这个月底", "上个月3号").
 * "10.8" / "10/8" is a date only beside a date word (截止10.8, 10.8前, 10.8号), and invalid
   dates ("2月30日", "下个月30号" in January) are dropped without re-reading their parts.
 """
@@ -88,8 +97,9 @@ class Money:
 
 @dataclass(frozen=True, slots=True)
 class RoughDate:
-    """A past day known only roughly ("上周", "三天前"), and where the message says it, so a
-    caller can tell what it is about ("三个月前断的" vs "上周申请的")."""
+    """A day known only roughly ("上周", "三天前", "10月底申请的"; "下个月初" is one ahead), and
+    where the message says it, so a caller can tell what it is about ("三个月前断的" vs
+    "上周申请的")."""
 
     day: dt.date
     span: tuple[int, int]
@@ -102,8 +112,12 @@ class Entities:
     years: Decimal | None = None
     amounts: tuple[Money, ...] = ()
     dates: tuple[dt.date, ...] = ()
-    # Past days known only roughly ("上周", "三天前"); see the module notes.
+    # Days known only roughly ("上周", "三天前", "10月底申请的"); see the module notes.
     approx_dates: tuple[RoughDate, ...] = ()
+    # Days said as already done whose month had not come yet this year ("12月1号申请的" on
+    # 11-25): read as last year's and listed here too (they are also in dates or
+    # approx_dates), so a reply can say which year it assumed.
+    assumed_last_year: tuple[dt.date, ...] = ()
     day_of_month: int | None = None
     scheme: Scheme | None = None
     cause: Cause | None = None
@@ -273,7 +287,7 @@ _LAST_BREAK_RE: Final = re.compile(r".*(?:[，,。!！?？；;\n~]|\.(?![0-9]))"
 _DAY_NUM: Final = rf"(?:[0-9]{{1,2}}|[{_CND}十]{{1,3}})"
 _NUMBER_CHARS: Final = frozenset("0123456789." + _CND + _CNU)
 _HAS_NUMBERISH_RE: Final = re.compile(rf"[0-9{_CND}十拾百半]")
-_DATE_WORD_RE: Final = re.compile(r"[月天日周期拜底末]")
+_DATE_WORD_RE: Final = re.compile(r"[月天日周期拜底末初旬]|年中")
 
 
 def _alternation(words: Sequence[str]) -> str:
@@ -358,6 +372,184 @@ _AGO_RE: Final = re.compile(
     r"(?P<unit>天|日|星期|礼拜|周|月|年)多?(?:前|以前|之前)"
 )
 _AGO_DAYS: Final[dict[str, int]] = {"天": 1, "日": 1, "星期": 7, "礼拜": 7, "周": 7}
+# "前几天申请的": a few days back, taken as three. "前两天"/"前三天" is "two days ago" only
+# when said of something done ("前两天免费" is "the first two days").
+_FEW_DAYS_RE: Final = re.compile(
+    r"前几天|前些天|几天(?:前|以前|之前)|前(?P<n>[两俩二三])天(?![内里])"
+)
+_FEW_DAYS: Final = 3
+_WEEK: Final = dt.timedelta(days=7)
+
+# Tense. A done-verb in the date's clause, then 了/过/的: "3号申请的", "10月底就交了",
+# "12月1号在app上提交的". A modal, a negation or a condition before it makes it not done.
+_DONE_VERB_RE: Final = re.compile(
+    r"(?:申请|提交|递交|提出|办理|办|交|缴|转|断|停|开始|登记|参保|入职|离职|辞职|发起|弄"
+    r"|填|报|上传|寄|递|跑|打|去|收|签|注销|做|搞)"
+    r"[^，,。!！?？；;\n]{0,4}?(?:了|过|的(?!话|时候))"
+)
+_NOT_DONE_RE: Final = re.compile(
+    r"要|会|准备|打算|想|计划|将|得|该|需|能|可以|再|还没|没|未|不|如果|要是|的话|吗"
+)
+_DONE_BEFORE_RE: Final = re.compile(r"已经|已于|已在|早在|早就|已")
+_BREAK_RE: Final = re.compile(r"[，,。!！?？；;\n]")
+# Parts of a month or year. Anchored on 月 / 旬 / 年 so the scan stays fast; the month or
+# year they belong to is read from the characters before, in Python.
+_PART_RE: Final = re.compile(
+    r"月份?的?(?P<mp>初(?![一二三四五六七八九十])|上旬|中旬|下旬"
+    r"|中(?![一二三四五六七八九十心间期旬])|底|末)"
+    r"|(?P<xun>[上中下])旬"
+    r"|年(?P<yp>初(?![一二三四五六七八九十])|底|末|中(?![一二三四五六七八九十心间期旬]))"
+)
+_PART_DAY: Final[dict[str, int]] = {
+    "初": 1, "上旬": 5, "上": 5, "中": 15, "中旬": 15, "下旬": 25, "下": 25, "底": 31, "末": 31,
+}  # fmt: skip
+_YEAR_PART_MD: Final[dict[str, tuple[int, int]]] = {
+    "初": (1, 1), "中": (7, 1), "底": (12, 31), "末": (12, 31),
+}  # fmt: skip
+_YEAR_REL: Final[dict[str, int]] = {"前": -2, "去": -1, "今": 0, "本": 0, "明": 1, "后": 2}
+_MONTH_REL_BY_LEN: Final = tuple(sorted(_MONTH_REL, key=len, reverse=True))
+_MONTH_NUM_BEFORE_RE: Final = re.compile(
+    rf"(?:(?P<y>(?:19|20)[0-9]{{2}}|[0-9]{{2}})年)?(?P<m>[0-9]{{1,2}}|[{_CND}十]{{1,3}})$"
+)
+_YEAR_BEFORE_RE: Final = re.compile(
+    r"(?:(?P<y>(?:19|20)[0-9]{2}|[0-9]{2})|(?P<rel>[前去今本明后]))年?$"
+)
+# Before a bare part these mean it is not a day: 个月底 (a duration), 每月底 (recurring),
+# 正月初 / 腊月 (lunar), 岁月.
+_PART_BLOCK_PREV: Final = frozenset("个每正腊岁几多整半") | _NUMBER_CHARS
+_RECURRING_TAIL: Final = ("每", "每个", "每月", "每个月", "每年")
+
+
+def _done_after(text: str, end: int, start: int = -1) -> bool:
+    """Whether the date ending at ``end`` is said of something already done."""
+    after = text[end : end + 14]
+    cut = _BREAK_RE.search(after)
+    after = after if cut is None else after[: cut.start()]
+    verb = _DONE_VERB_RE.search(after)
+    if verb is not None and _NOT_DONE_RE.search(after[: verb.end()]) is None:
+        return not after[verb.end() :].startswith(("吗", "没", "么"))
+    if start >= 0 and _DONE_BEFORE_RE.search(_clause_window(text, start, 4)):
+        return _NOT_DONE_RE.search(after) is None
+    return False
+
+
+def _latest_on_or_before(month: int, day: int, today: dt.date) -> dt.date | None:
+    """The latest month/day on or before today (a 29 February looks back up to 8 years)."""
+    for year in range(today.year, today.year - 9, -1):
+        cand = _safe_date(year, month, min(day, 31))
+        if cand is not None and cand <= today:
+            return cand
+    return None
+
+
+def _latest_day_of_month(day: int | None, today: dt.date) -> dt.date | None:
+    if day is None or not 1 <= day <= 31:
+        return None
+    for offset in range(0, -4, -1):  # any day 1..31 exists within four consecutive months
+        year, month = _shift_month(today.year, today.month, offset)
+        cand = _safe_date(year, month, day)
+        if cand is not None and cand <= today:
+            return cand
+    return None
+
+
+def _part_day(year: int, month: int, part: str) -> dt.date:
+    last = calendar.monthrange(year, month)[1]
+    return dt.date(year, month, min(_PART_DAY[part], last))
+
+
+@dataclass(frozen=True, slots=True)
+class _PartDate:
+    day: dt.date
+    span: tuple[int, int]
+    rough: bool
+    moved: bool  # read as last year's because it is said as done
+
+
+def _month_part(m: re.Match[str], text: str, today: dt.date) -> _PartDate | None:
+    """ "10月底", "上个月初", "本月中旬", "下旬", "月中": a part of a month."""
+    start, end = m.start(), m.end()
+    part = m.group("mp") or m.group("xun")
+    first = start  # where the whole phrase starts, with its month
+    year: int | None = None
+    month: int | None = None
+    offset: int | None = None
+    if m.group("mp"):
+        with_month = text[max(0, start - 4) : start + 1]  # m.start() is the 月
+        rel = next((w for w in _MONTH_REL_BY_LEN if with_month.endswith(w)), None)
+        num = None
+        if rel is None:
+            num = _MONTH_NUM_BEFORE_RE.search(text, max(0, start - 8), start)
+        if rel is not None:
+            offset, first = _MONTH_REL[rel], start + 1 - len(rel)
+        elif num is not None and not (num.start() and text[num.start() - 1] in _NUMBER_CHARS):
+            month = _small_int(num.group("m"))
+            if month is None or not 1 <= month <= 12:
+                return None
+            if num.group("y") is not None:
+                raw = num.group("y")
+                year = int(raw) + (2000 if len(raw) == 2 else 0)
+            first = num.start()
+        elif start and text[start - 1] in _PART_BLOCK_PREV:
+            return None
+    if text[max(0, first - 3) : first].endswith(_RECURRING_TAIL):
+        return None
+    done = _done_after(text, end, first)
+    rough = done or part not in ("底", "末")
+    moved = False
+    if year is not None and month is not None:
+        day = _part_day(year, month, part)
+    elif offset is not None:
+        day = _part_day(*_shift_month(today.year, today.month, offset), part)
+    elif month is not None:
+        cands = [_part_day(y, month, part) for y in (today.year - 1, today.year, today.year + 1)]
+        nearest = min(cands, key=lambda c: (abs((c - today).days), c < today))
+        if done:
+            day = max(c for c in cands if c <= today)
+            moved = nearest > today and day.year < today.year
+        else:
+            day = nearest
+    else:
+        this = _part_day(today.year, today.month, part)
+        step = -1 if done and this > today else (1 if not done and this < today else 0)
+        day = _part_day(*_shift_month(today.year, today.month, step), part)
+    return _PartDate(day, (first, end), rough, moved)
+
+
+def _year_part(m: re.Match[str], text: str, today: dt.date) -> _PartDate | None:
+    """ "年底", "去年年底", "明年初", "2025年底": a part of a year."""
+    start, end = m.start(), m.end()
+    part = m.group("yp")
+    before = _YEAR_BEFORE_RE.search(text, max(0, start - 5), start)
+    first, year = start, None
+    if before is not None and not (before.start() and text[before.start() - 1] in _NUMBER_CHARS):
+        if before.group("rel") is not None:
+            prev = text[before.start() - 1] if before.start() else "\0"
+            if before.group("rel") == "前" and prev in "之以":
+                return None
+            year = today.year + _YEAR_REL[before.group("rel")]
+        else:
+            raw = before.group("y")
+            year = int(raw) + (2000 if len(raw) == 2 else 0)
+        first = before.start()
+    elif start and (text[start - 1] in _PART_BLOCK_PREV or text[start - 1] == "年"):
+        return None  # "两年底" / "每年年底" are not days
+    if text[max(0, first - 3) : first].endswith(_RECURRING_TAIL):
+        return None
+    if year is None and part == "中":
+        return None  # "一年中" is "in a year"
+    month, day_no = _YEAR_PART_MD[part]
+    done = _done_after(text, end, first)
+    rough = done or part not in ("底", "末")
+    moved = False
+    if year is None:
+        year = today.year
+        this = dt.date(year, month, day_no)
+        if done and this > today:
+            year, moved = year - 1, True
+        elif not done and this < today:
+            year += 1
+    return _PartDate(dt.date(year, month, day_no), (first, end), rough, moved)
 
 
 def _safe_date(year: int, month: int, day: int) -> dt.date | None:
@@ -484,17 +676,20 @@ def _ago(m: re.Match[str], text: str, today: dt.date) -> dt.date | None:
     return day - dt.timedelta(days=15 if half else 0)
 
 
-def _numeric_date(m: re.Match[str], text: str, today: dt.date) -> dt.date | None:
+def _numeric_date(
+    m: re.Match[str], text: str, today: dt.date, done: bool = False
+) -> tuple[dt.date | None, bool]:
+    """The date a numeric match means, and whether a done-verb moved it to last year."""
     start = m.start()
     if start and text[start - 1] in _NUMBER_CHARS:
-        return None  # the tail of a longer number
+        return None, False  # the tail of a longer number
     g = m.group
     n1 = g("n1")
     arabic = n1.isascii() and n1.isdigit()
     if g("iso") is not None:
         if not (arabic and len(n1) == 4 and n1[:2] in ("19", "20")):
-            return None
-        return _safe_date(int(n1), int(g("iso_m")), int(g("iso_d")))
+            return None, False
+        return _safe_date(int(n1), int(g("iso_m")), int(g("iso_d"))), False
     if g("ys") is not None:
         if arabic:
             if len(n1) == 2:
@@ -502,39 +697,58 @@ def _numeric_date(m: re.Match[str], text: str, today: dt.date) -> dt.date | None
             elif len(n1) == 4 and n1[:2] in ("19", "20"):
                 year = int(n1)
             else:
-                return None
+                return None, False
         elif len(n1) >= 2 and set(n1) <= _POSITIONAL_YEAR:
             year = int("".join(str(_CN_DIGIT[c]) for c in n1))
             year += 2000 if year < 100 else 0
         else:
-            return None
+            return None, False
         month, day = _small_int(g("y_m")), _small_int(g("y_d"))
-        return None if month is None or day is None else _safe_date(year, month, day)
+        return (None if month is None or day is None else _safe_date(year, month, day)), False
     if g("ms") is not None:
         if g("md_sfx") is None and not g("md_d").isascii():
-            return None  # "一月两次" is a frequency, not January 2nd
-        return _nearest(_small_int(n1), _small_int(g("md_d")), today)
+            return None, False  # "一月两次" is a frequency, not January 2nd
+        return _month_day(_small_int(n1), _small_int(g("md_d")), today, done)
     if g("ds") is not None:
-        if (arabic and len(n1) > 2) or (not arabic and g("ds") == "日"):
-            return None  # a lone Chinese numeral + 日 ("一日三餐") is not a date
+        # A lone Chinese numeral + 日 ("一日三餐") is not a date, unless said of a done thing.
+        if (arabic and len(n1) > 2) or (not arabic and g("ds") == "日" and not done):
+            return None, False
         if start and text[start - 1] in "第每":
-            return None
-        return _next_day_of_month(_small_int(n1), today)
+            return None, False
+        if done:  # "3号申请的": this month's 3rd, or last month's when that is still ahead
+            return _latest_day_of_month(_small_int(n1), today), False
+        return _next_day_of_month(_small_int(n1), today), False
     # 10.8 / 10/8
     if not arabic or len(n1) > 2:
-        return None
+        return None, False
     before = _clause_window(text, start, 4)
     if _SHORT_DATE_BEFORE_RE.search(before) or _SHORT_DATE_AFTER_RE.match(text, m.end()):
-        return _nearest(int(n1), int(g("sd")), today)
-    return None
+        return _month_day(int(n1), int(g("sd")), today, done)
+    return None, False
+
+
+def _month_day(
+    month: int | None, day: int | None, today: dt.date, done: bool
+) -> tuple[dt.date | None, bool]:
+    """ "M月D日" without a year: the nearest one, or for a done thing the latest one on or
+    before today (moved to last year when the nearest is still ahead)."""
+    nearest = _nearest(month, day, today)
+    if not done or month is None or day is None or (nearest is not None and nearest <= today):
+        return nearest, False
+    latest = _latest_on_or_before(month, day, today)
+    # Moved only when this year's is still ahead: "1月10号申请的" in November is this January.
+    moved = nearest is not None and latest is not None and latest.year < today.year
+    return latest, moved
 
 
 def _dates(
     text: str, today: dt.date, reserved: bytearray, numberish: bool
-) -> tuple[tuple[dt.date, ...], int | None, tuple[RoughDate, ...]]:
-    """Exact dates, the day of month of a recurring date, and roughly known past days."""
+) -> tuple[tuple[dt.date, ...], int | None, tuple[RoughDate, ...], tuple[dt.date, ...]]:
+    """Exact dates, the day of month of a recurring date, roughly known days, and the days
+    read as last year's because they are said as done."""
     found: list[tuple[int, dt.date]] = []
     rough: list[RoughDate] = []
+    moved: list[dt.date] = []
     day_of_month: int | None = None
     if numberish and "每" in text:
         for m in _DAY_OF_MONTH_RE.finditer(text):
@@ -542,6 +756,21 @@ def _dates(
             if value is not None and 1 <= value <= 31:
                 day_of_month = day_of_month or value
                 _reserve(reserved, m.start(), m.end())
+    # Parts of a month or year first: "上个月初" and "10月底" are one day, not "上个月" + "月底".
+    for m in _PART_RE.finditer(text):
+        try:
+            part = (_year_part if m.group("yp") else _month_part)(m, text, today)
+        except (OverflowError, ValueError):  # only at the edges of the calendar
+            part = None
+        if part is None or not _is_free(reserved, *part.span):
+            continue
+        _reserve(reserved, *part.span)
+        if part.rough:
+            rough.append(RoughDate(part.day, part.span))
+        else:
+            found.append((part.span[0], part.day))
+        if part.moved:
+            moved.append(part.day)
     for m in _KW_DATE_RE.finditer(text):
         try:
             resolved, end = _keyword_date(m, text, today)
@@ -553,6 +782,14 @@ def _dates(
         if resolved is not None or end > m.end():
             _reserve(reserved, m.start(), end)
         if resolved is not None:
+            # A bare weekday said of a done thing ("周五申请的") is the last one.
+            if (
+                resolved > today
+                and _WEEK_REL.get(m.group(), 0) is None
+                and _done_after(text, end, m.start())
+                and resolved > dt.date.min + _WEEK
+            ):
+                resolved -= _WEEK
             found.append((m.start(), resolved))
         else:
             past = _past_rough(m.group(), text, m.end(), today)
@@ -563,12 +800,15 @@ def _dates(
             if not _is_free(reserved, m.start(), m.end()):
                 continue
             try:
-                resolved = _numeric_date(m, text, today)
+                done = _done_after(text, m.end(), m.start())
+                resolved, shifted = _numeric_date(m, text, today, done)
             except (OverflowError, ValueError):
-                resolved = None
+                resolved, shifted = None, False
             if resolved is not None:
                 _reserve(reserved, m.start(), m.end())
                 found.append((m.start(), resolved))
+                if shifted:
+                    moved.append(resolved)
         # Counts back ("三天前") do not reserve: their number is also a duration to others
         # ("三个月前断的" is a lapse of three months).
         for m in _AGO_RE.finditer(text):
@@ -576,8 +816,21 @@ def _dates(
                 past = _ago(m, text, today)
                 if past is not None:
                     rough.append(RoughDate(past, (m.start(), m.end())))
+    if "天" in text:
+        for m in _FEW_DAYS_RE.finditer(text):
+            if not _is_free(reserved, m.start(), m.end()):
+                continue
+            count = _FEW_DAYS
+            if m.group("n") is not None:  # "前两天": only of a done thing
+                if not _done_after(text, m.end(), m.start()):
+                    continue
+                count = 2 if m.group("n") in "两俩二" else 3
+            try:
+                rough.append(RoughDate(today - dt.timedelta(days=count), m.span()))
+            except OverflowError:
+                continue
     rough.sort(key=lambda r: r.span)
-    return _in_order(found), day_of_month, tuple(rough)
+    return _in_order(found), day_of_month, tuple(rough), tuple(moved)
 
 
 def _in_order(found: list[tuple[int, dt.date]]) -> tuple[dt.date, ...]:
@@ -897,6 +1150,9 @@ _PERSONAL_RE: Final = re.compile(
     r"个人原因|自身原因|自己(?:的原因|原因|断了|断缴|断交|停了|停缴|没交|没缴|不交|忘了|没续)"
     r"|忘(?:了|记)?(?:交|缴|续)|辞职|离职|失业|下岗|没钱|交不起|缴不起|没有?工作|没上班"
     r"|不想交|没及时|没按时|我(?:自己)?断(?:了|缴|交)|我没(?:交|缴)"
+    # The person pays the arrears themselves (个人补缴, 个人交); not a share named beside the
+    # employer's (单位和个人交的比例), nor 个人补充医疗.
+    r"|(?<![和与及跟、])个人(?:自己)?(?:补(?![充助贴偿])|交|缴)"
 )
 _GENDER_RE: Final = re.compile(r"[男女](?=的|性|士|生|职工|同志|人|子|[,，、\s:0-9]|$)")
 # 女儿 / 子女 / 孙女 / 妇女 are relatives or groups, not the user's own gender.
@@ -976,9 +1232,10 @@ def extract(text: str, today: dt.date) -> Entities:
     numberish = _HAS_NUMBERISH_RE.search(text) is not None
     dates: tuple[dt.date, ...] = ()
     approx_dates: tuple[RoughDate, ...] = ()
+    moved: tuple[dt.date, ...] = ()
     day_of_month: int | None = None
     if numberish or _DATE_WORD_RE.search(text) is not None:
-        dates, day_of_month, approx_dates = _dates(text, today, reserved, numberish)
+        dates, day_of_month, approx_dates, moved = _dates(text, today, reserved, numberish)
 
     months = days = None
     years: Decimal | None = None
@@ -1004,6 +1261,7 @@ def extract(text: str, today: dt.date) -> Entities:
         amounts=amounts,
         dates=dates,
         approx_dates=approx_dates,
+        assumed_last_year=moved,
         day_of_month=day_of_month,
         scheme=scheme,
         cause=cause,

@@ -18,9 +18,12 @@ so a message costs a few microseconds. Guards, by how much a name can be trusted
 * county-level names, and typos of three or more characters, are rejected when glued on either
   side (交城|乡 in 交城乡居民) and then a shorter name at the same place is tried (河南|县城);
 * weak names (ordinary words such as 开封, 大同) and two-character typos (福洲) also need a place
-  cue next to them (在开封, 开封医保) or must stand alone;
+  cue next to them (在开封, 开封医保) or must stand alone; for a typo a function word after it
+  (要, 能, 吗) is no cue, since it follows any word (定系要 is Cantonese, not 定西);
 * a county name shared by counties of different prefectures (朝阳区, 通州) is resolved only by
   an adjacent place before it (北京朝阳区); otherwise it is skipped;
+* a typo of a big city that is also a word or a looser reading (深证, data/insurance_typos.tsv)
+  counts only right before a medical-insurance word (深证医保; 深证 alone is the stock index);
 * a two-character name right after a common surname, where a person is introduced (我叫杨建华,
   我是王海南, 刘桂林在吗), is a given name, not a place.
 """
@@ -33,6 +36,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 from functools import lru_cache
+from importlib import resources
 from typing import NamedTuple
 
 from region_data import Division, Level, Lexicon, load_divisions, load_lexicon
@@ -72,6 +76,7 @@ class _Guard(IntEnum):
     COUNTY = 2  # county-level name; typo of 3+ characters
     CUED = 3  # weak name or two-character typo: needs a place cue or to stand alone
     STOP = 4  # ordinary phrase: consumed, never a place
+    INSURED = 5  # typo that is a word or a looser reading (深证): only before 医保 and the like
 
 
 class _Target(NamedTuple):
@@ -109,6 +114,22 @@ _RIGHT_CUES = (
     "退休", "参加", "农村", "哪", "怎", "能", "可以", "要", "有", "吗", "断缴", "断交", "断保",
     "断了", "补缴", "补交", "停保", "欠费", "缴费", "交费", "呢",
 )  # fmt: skip
+# Cues above that are function words: they follow any word ("定系要" is Cantonese "or ... must",
+# not a typo of 定西), so they are no cue for a two-character typo, the least certain reading.
+_FUNCTION_CUES = ("要", "能", "可以", "有", "吗", "哪", "怎", "呢")
+# What must follow an INSURED typo (after an optional 市 and 的): 深证医保, 深证市的社保.
+_INSURANCE_WORDS = (
+    "医保",
+    "社保",
+    "医疗",
+    "参保",
+    "新农合",
+    "农合",
+    "合作医疗",
+    "职工医保",
+    "居民医保",
+)
+_INSURED_TYPOS = resources.files("bot.nlu") / "data" / "insurance_typos.tsv"
 # Characters that attach to a place name (福州人, 乐清市); they never make it part of a word.
 _SUFFIXES = frozenset("人市省县区籍")
 # Text between two mentions that still makes the first one context for the second (北京的朝阳区).
@@ -123,6 +144,15 @@ _SURNAMES = frozenset(
 _NAME_CUES = frozenset("叫是名")
 # Where a clause opens: the start, punctuation, a space (not a digit: 3张|福州的发票).
 _CLAUSE_OPENERS = frozenset(" \t\n，,。.！!？?：:；;、~～…")
+
+
+def _insured_typos() -> Iterable[tuple[str, str]]:
+    """(surface, normalised name) pairs of ``data/insurance_typos.tsv``."""
+    for line in _INSURED_TYPOS.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            name, _, surfaces = line.partition("\t")
+            for surface in surfaces.split(","):
+                yield surface, name
 
 
 def _rank(div: Division) -> int:
@@ -180,6 +210,11 @@ class PlaceResolver:
             entries[surface[:2]].append(self._exact_entry(surface, divs, weak, targets))
         for phrase in lexicon.stops:
             entries[phrase[:2]].append(_Entry(phrase, _Guard.STOP, None, (), False))
+        by_name = {d.name: targets[d.code] for d in self._divisions if d.level != "county"}
+        for surface, name in _insured_typos():
+            if surface not in readings and surface not in lexicon.typos:
+                t = by_name[name]
+                entries[surface[:2]].append(_Entry(surface, _Guard.INSURED, t, (t,), True))
         # Typos (~11k) get no entry of their own: a bucket only records the longest typo that
         # starts with its two characters, and the typo table is consulted when the text gets there.
         typo_max: dict[str, int] = {}
@@ -313,6 +348,10 @@ class PlaceResolver:
         guard = entry.guard
         if guard is _Guard.STRONG:
             return 1
+        if guard is _Guard.INSURED:
+            q = end + (text.startswith("市", end))
+            q += text.startswith("的", q)
+            return 1 if text.startswith(_INSURANCE_WORDS, q) else -1
         surface = entry.surface
         before = text[p - 1] if p else ""
         after = text[end] if end < len(text) else ""
@@ -327,7 +366,9 @@ class PlaceResolver:
             or (bool(found) and found[-1].end == p)
             or (before == "了" and p >= 2 and text[p - 2] in _MOVE_CUES)  # 去了中山
         )
-        right_cue = text.startswith(_RIGHT_CUES, end)
+        right_cue = text.startswith(_RIGHT_CUES, end) and not (
+            entry.typo and len(surface) == 2 and text.startswith(_FUNCTION_CUES, end)
+        )
         left_glue = bool(before) and not left_cue and before in self._edge(surface[0])[0]
         right_glue = (
             bool(after)
@@ -388,6 +429,8 @@ class PlaceResolver:
                     continue
                 if entry.guard is _Guard.STOP:
                     return False
+                if entry.guard is _Guard.INSURED:
+                    continue
                 if not strong_only:
                     return True
                 if entry.guard is _Guard.STRONG:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
 from typing import TYPE_CHECKING
 
 from bot.memo import RepeatMemo
@@ -49,6 +50,7 @@ class NLU:
         # Classifying depends only on the masked text, which many messages share: "福州…" and
         # "厦门…" asking the same thing differ only in the place (see bot.memo).
         self._classify = RepeatMemo(self.classifier.classify, CLASSIFY_CACHE)
+        self._emoji = _emoji_words()
 
     @classmethod
     @lru_cache(maxsize=1)
@@ -72,6 +74,12 @@ class NLU:
         for m in reversed(places.mentions):
             masked = masked[: m.start] + PLACE_MARK + masked[m.end :]
         stripped = _strip_noise(masked)
+        if (not stripped[:1].isalnum() and not _WORD.search(stripped)) or (
+            text[:1] == "[" and _STICKERS.fullmatch(text)
+        ):
+            # Nothing but emoji (normalising dropped them) or WeChat sticker codes: read those
+            # that greet or thank as their word (👋 -> 你好); any other says nothing.
+            stripped = self._sticker_words(raw, text) or stripped
         result = (
             self.classifier.classify(stripped, leave_out)
             if leave_out
@@ -88,7 +96,32 @@ class NLU:
             classification=result,
         )
 
+    def _sticker_words(self, raw: str, text: str) -> str:
+        """The words the sticker codes of ``text``, or else the emoji of ``raw``, stand for."""
+        table = self._emoji
+        if _WORD.search(text):
+            found = [table.get(code) for code in _STICKER.findall(text)]
+        else:
+            found = [table.get(ch) for ch in raw[:100]]
+        return " ".join(dict.fromkeys(w for w in found if w))
 
+
+def _emoji_words() -> dict[str, str]:
+    """``data/emoji.tsv``: emoji and sticker codes that stand for a word."""
+    table: dict[str, str] = {}
+    text = (resources.files("bot.nlu") / "data" / "emoji.tsv").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            code, _, word = line.partition("\t")
+            table[code] = word
+    return table
+
+
+_WORD = re.compile(r"\w")
+# WeChat sends its own stickers as bracketed names, [微笑][抱拳]: read before _strip_noise drops
+# the brackets and leaves what looks like words.
+_STICKER = re.compile(r"\[[^\[\]\s]{1,4}\]")
+_STICKERS = re.compile(r"(?:\[[^\[\]\s]{1,4}\]\s*)+")
 _NOISE = re.compile(r"[\s,.!?;:、~…\"'()\[\]<>/\\|-]+")
 
 
