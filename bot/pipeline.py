@@ -15,6 +15,7 @@ from bot.dialog.state import clear_state
 from bot.dialog.types import Answer
 from bot.nlu.understand import NLU
 from bot.reminders import forget_subscriptions
+from bot.reminders.channels import Routes
 from bot.reminders.service import REMINDER_INTENTS, Reminders
 from bot.settings import TZ, Settings
 from bot.storage.base import Storage
@@ -44,7 +45,11 @@ class Pipeline:
     def dialog(self) -> Dialog:
         if self._dialog is None:
             self._dialog = Dialog(
-                NLU.default(), Context.default(), self.storage, self.settings.conversation_ttl
+                NLU.default(),
+                Context.default(),
+                self.storage,
+                self.settings.conversation_ttl,
+                Routes.from_settings(self.settings),  # a reminder is set only where it can go
             )
         return self._dialog
 

@@ -1,9 +1,11 @@
 """Setting up a payment-deadline reminder (and listing existing ones)."""
 
+import dataclasses
 from datetime import date, timedelta
 
 from bot.dialog.figures import figure, fmt_date
 from bot.dialog.types import Figure, Part, Reply, Turn
+from bot.nlu.entities import Entities, extract
 from bot.policy import (
     add_working_days,
     next_deadline,
@@ -11,7 +13,7 @@ from bot.policy import (
     resident_collection_period,
 )
 from bot.reminders import add_subscription, list_subscriptions
-from bot.reminders.channels import TargetKind, parse_target
+from bot.reminders.channels import TargetKind, has_route, parse_target
 from bot.reminders.records import MONTHLY_KIND, Subscription
 from intents.base import Intent
 from region_data.city_policy import CityPolicy, ProvincePolicy
@@ -19,6 +21,9 @@ from region_data.city_policy import CityPolicy, ProvincePolicy
 # Default lead times: a week ahead to plan, the day before as a last call.
 LEAD_DAYS = (7, 1)
 TRANSFER_FOLLOW_UP_WORKING_DAYS = 15
+# A one-off day further ahead than this is refused: most likely a misread year, and by then
+# the deadline it stands for may well have moved.
+MAX_AHEAD_DAYS = 366
 
 
 async def handle(turn: Turn) -> Reply:
@@ -29,27 +34,28 @@ async def handle(turn: Turn) -> Reply:
         return await list_reply(turn)
     s = turn.slots
     city = s.city or ""
+    named = _named(turn)
+    transfer = any(w in turn.text for w in ("转移", "转出", "转入"))
+    refused = None if transfer else _unusable_date(turn, named)
+    if refused is not None:
+        return refused
     # Table figures: the city's own first, the province's where the city has none.
     policy, province = turn.ctx.city(city), turn.ctx.province(s.province)
-    if "转移" in turn.text or "转出" in turn.text or "转入" in turn.text:
+    own_day = named.day_of_month  # a monthly day the user chose: no rule behind it
+    if transfer:
         applied = s.date if s.date is not None and s.date <= turn.today else turn.today
         result = add_working_days(applied, TRANSFER_FOLLOW_UP_WORKING_DAYS)
         due, title, kind = result.day, render_title("transfer_title", {}), "transfer"
         remind_on = [due]
         figures: tuple[Figure, ...] = ()
-    elif _own_date(turn) is not None:
+    elif named.dates and named.day_of_month is None and not _monthly(turn, named):
         # "提醒我12月20日交医保": the user's own day, on that day; no rule to cite.
-        due, kind = _own_date(turn) or turn.today, "user_date"
+        due, kind = named.dates[0], "user_date"
         title, remind_on, figures = render_title("own_date_title", {}), [due], ()
     else:
-        if (
-            s.day_of_month is not None
-            or "每月" in turn.text
-            or "每个月" in turn.text
-            or s.scheme == "flexible"
-        ):
+        if _monthly(turn, named):
             deadline = next_monthly_due(
-                turn.today, due_day=s.day_of_month, city=policy, province=province
+                turn.today, due_day=own_day, city=policy, province=province
             )
             day = deadline.monthly_day  # the user's day, else the city's or province's
             title = render_title("monthly_title", {"day": day or "月底"})
@@ -57,6 +63,10 @@ async def handle(turn: Turn) -> Reply:
                 title = title.replace("每月月底日前", "每月月底前")
         elif "开始" in turn.text or "开放" in turn.text:
             return await _collection_start(turn, policy, province, city)
+        elif not (city or s.province) and "city" not in turn.asked and await can_push(turn):
+            # The yearly deadline is the city's: ask once rather than store a national guess
+            # (the menu's 缴费提醒 and topic 7 arrive here with nothing but the request).
+            return Reply(answer=(Part("remind_subscribe/ask_city"),), ask="city")
         else:
             deadline = next_deadline(turn.today, city=policy, province=province)
             title = deadline.basis.split("：")[0]
@@ -65,6 +75,8 @@ async def handle(turn: Turn) -> Reply:
             due - timedelta(days=d) for d in LEAD_DAYS if due - timedelta(days=d) >= turn.today
         ]
         figures = (figure("deadline", "截止日", fmt_date(due), deadline),)
+        if own_day is not None and kind == MONTHLY_KIND:
+            figures = ()  # the user's own day: no source to cite, nothing estimated
     place_text = f"（{city}）" if city else ""
     if not remind_on:
         return Reply(
@@ -74,7 +86,7 @@ async def handle(turn: Turn) -> Reply:
             figures=figures,
         )
     estimate = any(f.kind == "national" for f in figures)
-    if not can_push(turn.user):
+    if not await can_push(turn):
         if kind == "transfer":
             fact = Part(
                 "remind_subscribe/none_transfer",
@@ -88,6 +100,12 @@ async def handle(turn: Turn) -> Reply:
         return cannot_push_reply(fact, remind_on, figures, estimate)
     monthly = kind == MONTHLY_KIND
     corrected = await _corrected(turn)
+    moved = await _moved_monthly(turn, deadline.monthly_day) if monthly else None
+    if monthly and (moved is not None or (corrected and corrected.kind == MONTHLY_KIND)):
+        # A new monthly day moves the monthly reminder, said as such, and nothing else goes
+        # (the same day again is the same reminder).
+        corrected = None
+    replaced = corrected or moved
     await add_subscription(
         turn.storage,
         turn.user,
@@ -101,19 +119,16 @@ async def handle(turn: Turn) -> Reply:
         # The table's day too, so the roll-over keeps it without the table at hand.
         due_day=deadline.monthly_day if monthly else None,
         lead_days=LEAD_DAYS if monthly else (),
-        replaces=corrected.id if corrected else None,
+        replaces=replaced.id if replaced else None,
     )
     dates = "、".join(fmt_date(d) for d in sorted(remind_on))
+    chosen = own_day if monthly else None
+    fields = {"title": title, "place_text": place_text, "due": fmt_date(due), "dates": dates}
+    if monthly:
+        fields["day"] = f"{deadline.monthly_day}日" if deadline.monthly_day else "月底"
     return Reply(
         answer=(
-            Part(
-                "remind_subscribe/confirm_changed"
-                if corrected
-                else "remind_subscribe/confirm_own"
-                if kind == "user_date"
-                else "remind_subscribe/confirm",
-                {"title": title, "place_text": place_text, "due": fmt_date(due), "dates": dates},
-            ),
+            Part(_confirm_block(kind, chosen, corrected, moved), fields),
             delivery_note(turn.user),
         ),
         figures=figures,
@@ -140,7 +155,7 @@ async def _collection_start(
     fields = {"title": title, "place_text": f"（{city}）" if city else "", "when": when}
     figures = (figure("collection_start", "开始缴费", when, period),)
     estimate = any(p.kind == "national" for p in period.provenance)
-    if not can_push(turn.user):
+    if not await can_push(turn):
         fact = Part("remind_subscribe/none_start", fields)
         return cannot_push_reply(fact, remind_on, figures, estimate)
     await add_subscription(
@@ -164,14 +179,58 @@ async def _collection_start(
     )
 
 
-def _own_date(turn: Turn) -> date | None:
-    """A future day the user named for a one-off reminder (not a monthly day)."""
-    s = turn.slots
-    if s.date is None or s.date <= turn.today or s.day_of_month is not None:
+def _named(turn: Turn) -> Entities:
+    """The days and scheme this request names: in the message itself, else in the question
+    it completes ("广州" after "哪个城市？"; ``turn.text`` then carries both). A day or scheme
+    remembered from an earlier, separate request does not count: "居民医保截止前提醒我" after
+    "每月15号提醒我" asks for the yearly deadline, not the 15th again."""
+    own = turn.entities
+    if turn.text == turn.understanding.text:
+        return own
+    said = extract(turn.text, turn.today)
+    return dataclasses.replace(
+        said,
+        dates=own.dates or said.dates,
+        day_of_month=own.day_of_month if own.day_of_month is not None else said.day_of_month,
+        scheme=own.scheme or said.scheme,
+    )
+
+
+def _monthly(turn: Turn, named: Entities) -> bool:
+    """A monthly reminder: a day of the month, "每月", or the flexible workers' scheme; not
+    when the message itself names the residents' scheme and nothing monthly ("居民医保呢"
+    after "每月15号提醒我": the yearly deadline this time)."""
+    own = turn.entities
+    said = turn.understanding.text
+    if own.scheme == "resident" and own.day_of_month is None:
+        return any(w in said for w in _MONTHLY_WORDS)
+    if named.day_of_month is not None or named.scheme == "flexible":
+        return True
+    return any(w in turn.text for w in _MONTHLY_WORDS)
+
+
+_MONTHLY_WORDS = ("每月", "每个月")
+
+
+def _unusable_date(turn: Turn, named: Entities) -> Reply | None:
+    """A one-off day that is today, past or over a year ahead: say so rather than set the
+    yearly deadline without a word (past) or a reminder nobody will expect (years ahead).
+    The reply waits for another day ("12月20日"), once."""
+    if not named.dates or named.day_of_month is not None or _monthly(turn, named):
         return None
-    if any(w in turn.text for w in ("每月", "每个月")):
+    day = named.dates[0]
+    if day < turn.today:
+        block = "past_date"
+    elif day == turn.today:
+        block = "today_date"
+    elif (day - turn.today).days > MAX_AHEAD_DAYS:
+        block = "too_far"
+    else:
         return None
-    return s.date
+    example = turn.today + timedelta(days=7)
+    fields = {"date": fmt_date(day), "example": f"{example.month}月{example.day}日"}
+    ask = None if "date" in turn.asked or block == "today_date" else "date"
+    return Reply(answer=(Part(f"remind_subscribe/{block}", fields),), ask=ask)
 
 
 # Words that ask for another reminder besides the last one, not a correction of it.
@@ -183,6 +242,8 @@ async def _corrected(turn: Turn) -> Subscription | None:
     one means the monthly one instead, not both. Only a short message with no word asking
     for another one, and only the user's newest reminder, set today."""
     said = turn.understanding.text
+    if turn.asked:  # the answer to our question ("广州" after "哪个城市？"), not a correction
+        return None
     if turn.storage is None or len(said) > 12 or any(w in said for w in _ANOTHER):
         return None
     if "提醒" in said:  # a request of its own ("每月15号提醒我"), not a correction
@@ -192,10 +253,42 @@ async def _corrected(turn: Turn) -> Subscription | None:
     return newest if newest is not None and newest.created == turn.today.isoformat() else None
 
 
-def can_push(user: str) -> bool:
-    """Whether a reminder can ever reach this chat: not the chat page or a WeCom 1:1 chat
-    (:attr:`TargetKind.NONE`), where a stored reminder would only fail with "no route"."""
-    return parse_target(user).kind is not TargetKind.NONE
+async def _moved_monthly(turn: Turn, day: int | None) -> Subscription | None:
+    """The user's monthly reminder on another day, which a new monthly one replaces (the
+    records keep one monthly reminder per user)."""
+    if turn.storage is None:
+        return None
+    subs = await list_subscriptions(turn.storage, turn.user)
+    old = next((x for x in subs if x.kind == MONTHLY_KIND), None)
+    return old if old is not None and old.due_day != day else None
+
+
+def _confirm_block(
+    kind: str, chosen: int | None, corrected: Subscription | None, moved: Subscription | None
+) -> str:
+    """The confirmation: a moved monthly day, a corrected reminder, the user's own day (a
+    monthly day or a one-off date), or a deadline from policy."""
+    if moved is not None:
+        return "remind_subscribe/confirm_moved_monthly"
+    if corrected is not None:
+        own = "_own_monthly" if chosen is not None else ""
+        return f"remind_subscribe/confirm_changed{own}"
+    if chosen is not None:
+        return "remind_subscribe/confirm_own_monthly"
+    if kind == "user_date":
+        return "remind_subscribe/confirm_own"
+    return "remind_subscribe/confirm"
+
+
+async def can_push(turn: Turn) -> bool:
+    """Whether a reminder can reach this chat: never the chat page or a WeCom 1:1 chat, and a
+    group or bridged chat only with a robot key or the bridge's push URL (:func:`has_route`,
+    asked as the channels ask when they send); elsewhere a stored reminder could only fail
+    with "no route". Without the deployment's routes at hand, the user key alone decides."""
+    target = parse_target(turn.user)
+    if turn.routes is None or turn.storage is None:
+        return target.kind is not TargetKind.NONE
+    return await has_route(target, turn.storage, turn.routes)
 
 
 def cannot_push_reply(
@@ -233,7 +326,7 @@ def render_title(block: str, fields: dict[str, object]) -> str:
 async def list_reply(turn: Turn) -> Reply:
     assert turn.storage is not None
     subs = await list_subscriptions(turn.storage, turn.user)
-    pushable = can_push(turn.user)
+    pushable = await can_push(turn)
     if not subs:
         key = "list_empty" if pushable else "list_empty_none"
         return Reply(answer=(Part(f"remind_subscribe/{key}"),))

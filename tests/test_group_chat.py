@@ -285,10 +285,11 @@ ACCOUNT_ONLY = render_part(Part("remind_subscribe/list_empty_none"))
 async def test_group_reminder_goes_private_where_private_chats_get_pushes(
     make: Any, storage: MemoryStorage
 ) -> None:
-    post = await make(Pipeline(Settings(), storage), bridge_push_url="https://bridge/push")
+    routed = Settings(groups=GroupSettings(bridge_push_url="https://bridge/push"))
+    post = await make(Pipeline(routed, storage), bridge_push_url="https://bridge/push")
     _, body = await post(REMIND, sender="dave")
     assert body["reply"] == PRIVATE_ONLY and body["mention"] == ["dave"]
-    _, private = await post("居民医保缴费截止前提醒我", sender="dave", room=None)
+    _, private = await post("广州居民医保缴费截止前提醒我", sender="dave", room=None)
     assert "已记下" in private["reply"] and await storage.get("sub:bridge:dave")
 
 

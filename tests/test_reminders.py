@@ -497,7 +497,7 @@ async def test_month_end_reminder_rolls_to_the_last_day() -> None:
 
 async def test_subscribe_list_cancel_keeps_jobs_in_step(bot: Pipeline) -> None:
     today = date(2026, 11, 25)
-    await bot.respond("u", "居民医保缴费截止前提醒我", today=today)
+    await bot.respond("u", "广州居民医保缴费截止前提醒我", today=today)
     await bot.respond("u", "每月15号提醒我交灵活就业医保", today=today)
     async with bot.reminders.jobs() as jobs:
         fire = sorted(j.fire_on for j in await jobs.jobs("u"))
@@ -515,7 +515,9 @@ async def test_subscribe_list_cancel_keeps_jobs_in_step(bot: Pipeline) -> None:
 
 async def test_a_short_correction_replaces_the_reminder_just_set(bot: Pipeline) -> None:
     today = date(2026, 11, 25)
-    await bot.respond("u", "提醒我交医保", today=today)  # the residents' yearly deadline
+    asked = await bot.respond("u", "提醒我交医保", today=today)  # the residents' yearly one
+    assert asked.asks == "city"
+    await bot.respond("u", "广州", today=today)  # the answer sets it, corrects nothing
     changed = await bot.respond("u", "每月15号", today=today)  # no: monthly, on the 15th
     assert changed.text.startswith("好的，刚才那个提醒已改成")
     (sub,) = await list_subscriptions(bot.storage, "u")
@@ -523,7 +525,7 @@ async def test_a_short_correction_replaces_the_reminder_just_set(bot: Pipeline) 
     async with bot.reminders.jobs() as jobs:  # the jobs follow: the yearly ones are gone
         assert sorted(j.fire_on for j in await jobs.jobs("u")) == ["2026-12-08", "2026-12-14"]
     # Asking for another one keeps both.
-    await bot.respond("v", "提醒我交医保", today=today)
+    await bot.respond("v", "广州提醒我交医保", today=today)
     await bot.respond("v", "再加一个每月15号的提醒", today=today)
     assert len(await list_subscriptions(bot.storage, "v")) == 2
 
@@ -649,7 +651,7 @@ async def test_chat_answers_while_the_jobs_database_is_down() -> None:
     bot = Pipeline(Settings(), storage)
     bot.reminders = Reminders(Settings(), storage, store=jobs)
     bot.reminders.retry_delays = (0.01, 0.01, 0.01)
-    answer = await bot.respond("u", "居民医保缴费截止前提醒我", today=date(2026, 11, 25))
+    answer = await bot.respond("u", "广州居民医保缴费截止前提醒我", today=date(2026, 11, 25))
     assert "2026年12月24日" in answer.text  # answered, record kept
     assert await jobs.jobs("u") == []
     for _ in range(100):
@@ -728,15 +730,21 @@ def fits(text: str) -> bool:
     ],
 )
 async def test_the_confirmation_says_where_the_reminder_will_arrive(
-    bot: Pipeline, user: str, said: str, not_said: str
+    user: str, said: str, not_said: str
 ) -> None:
-    answer = await bot.respond(user, "居民医保缴费截止前提醒我", today=ASKED_ON)
+    from bot.channels.config import GroupSettings
+
+    # The bridge can push back (BRIDGE_PUSH_URL): bridged chats get their reminders.
+    settings = Settings(groups=GroupSettings(bridge_push_url="https://bridge.invalid/push"))
+    bot = Pipeline(settings, MemoryStorage())
+    answer = await bot.respond(user, "广州居民医保缴费截止前提醒我", today=ASKED_ON)
     due = next_deadline(ASKED_ON, city=None).due
     assert "已记下" in answer.text and fmt_date(due) in answer.text
     assert said in answer.text and not_said not in answer.text
     titles, fire = await stored(bot, user)
     assert len(titles) == 1
     assert fire == [(due - timedelta(days=d)).isoformat() for d in (7, 1)]
+    await bot.close()
 
 
 @pytest.mark.parametrize("user", UNPUSHABLE)

@@ -68,14 +68,119 @@ async def test_menu_reminder_with_a_city_from_the_conversation_uses_it(bot: Pipe
     assert sub.city == "杭州市" and sub.due == "2026-12-31"
 
 
+@pytest.mark.parametrize(
+    "said",
+    [(menu.REMIND_QUESTION,), ("提醒我交医保",), ("你好", "7")],
+    ids=["menu", "typed", "topic-7"],
+)
+async def test_a_reminder_without_a_city_asks_for_it_and_the_answer_sets_it(
+    bot: Pipeline, said: tuple[str, ...]
+) -> None:
+    for text in said:
+        asked = await bot.respond("oU6", text, today=TODAY)
+    assert asked.intent == "remind_subscribe" and asked.asks == "city" and fits(asked.text)
+    assert "你在哪个城市交居民医保" in asked.text and "已记下" not in asked.text
+    assert await list_subscriptions(bot.storage, "oU6") == []
+    answer = await bot.respond("oU6", "广州", today=TODAY)
+    assert "已记下" in answer.text and "广州" in answer.text and "2026年12月31日" in answer.text
+    (sub,) = await list_subscriptions(bot.storage, "oU6")
+    assert (sub.kind, sub.city, sub.due) == ("collection_end", "广州市", "2026-12-31")
+    assert await fire_days(bot, "oU6") == ["2026-12-24", "2026-12-30"]
+
+
+async def test_the_city_is_asked_once(bot: Pipeline) -> None:
+    await bot.respond("oU7", "提醒我交医保", today=TODAY)
+    again = await bot.respond("oU7", "提醒我交医保", today=TODAY)  # no city still: set it
+    assert "已记下" in again.text and again.asks is None
+    assert len(await list_subscriptions(bot.storage, "oU7")) == 1
+
+
+async def test_the_city_answer_does_not_replace_the_reminder_just_set(bot: Pipeline) -> None:
+    """A short follow-up replaces the reminder just set ("每月15号" after "提醒我交医保"), but
+    the answer to our question is not one: the monthly reminder stays."""
+    await bot.respond("oU8", "每月15号提醒我交医保", today=TODAY)
+    asked = await bot.respond("oU8", "居民医保缴费截止前提醒我", today=TODAY)
+    assert asked.asks == "city"
+    answer = await bot.respond("oU8", "广州", today=TODAY)
+    assert "刚才那个提醒已改成" not in answer.text and "已记下" in answer.text
+    subs = await list_subscriptions(bot.storage, "oU8")
+    assert sorted(s.kind for s in subs) == ["collection_end", MONTHLY_KIND]
+    assert await fire_days(bot, "oU8") == [
+        "2026-12-08",
+        "2026-12-14",
+        "2026-12-24",
+        "2026-12-30",
+    ]
+
+
+@pytest.mark.parametrize("first", ["每月15号提醒我交医保", "提醒我12月20日交医保"])
+async def test_a_residents_request_after_an_own_day_sets_the_yearly_deadline(
+    bot: Pipeline, first: str
+) -> None:
+    """The day of an earlier request is not this one's: "居民医保…提醒我" after a monthly or
+    one-off reminder asks for the residents' yearly deadline."""
+    await bot.respond("oU9", first, today=TODAY)
+    answer = await bot.respond("oU9", "广州居民医保缴费截止前提醒我", today=TODAY)
+    assert "2027年度居民医保集中缴费截止" in answer.text and "2026年12月31日" in answer.text
+    subs = await list_subscriptions(bot.storage, "oU9")
+    assert len(subs) == 2 and "collection_end" in [s.kind for s in subs]
+
+
+# --- the user's own day ------------------------------------------------------------------------
+
+
+async def test_a_monthly_day_the_user_chose_is_not_called_an_estimate(bot: Pipeline) -> None:
+    answer = await bot.respond("oU10", "每月15号提醒我交医保", today=TODAY)
+    assert answer.text.startswith(
+        "好的，已记下你定的日子：每月15日前交医保，下一次是2026年12月15日"
+    )
+    assert "估算" not in answer.text and "全国通行" not in answer.text
+    assert answer.figures == () and fits(answer.text)
+    (sub,) = await list_subscriptions(bot.storage, "oU10")
+    assert (sub.kind, sub.due_day, sub.due) == (MONTHLY_KIND, 15, "2026-12-15")
+    # A day from the rules (none named) keeps its figure and says where it comes from.
+    policy = await bot.respond("oU11", "每月提醒我交灵活就业医保", today=TODAY)
+    assert [f["name"] for f in policy.figures] == ["deadline"]
+    assert "按全国通行规则估算" in policy.text and "你定的日子" not in policy.text
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("提醒我11月20日交医保", "2026年11月20日已经过去了"),
+        ("提醒我今天交医保", "2026年11月25日就是今天"),
+        ("提醒我2028年3月1日交医保", "2028年3月1日离现在超过一年"),
+    ],
+)
+async def test_a_day_past_today_or_over_a_year_ahead_sets_nothing(
+    bot: Pipeline, text: str, said: str
+) -> None:
+    answer = await bot.respond("oU12", text, today=TODAY)
+    assert answer.intent == "remind_subscribe" and said in answer.text and fits(answer.text)
+    assert "已记下" not in answer.text and "集中缴费截止" not in answer.text
+    assert await list_subscriptions(bot.storage, "oU12") == []
+    assert await fire_days(bot, "oU12") == []
+
+
+async def test_after_a_past_day_the_next_day_named_is_the_reminder(bot: Pipeline) -> None:
+    refused = await bot.respond("oU13", "提醒我11月20日交医保", today=TODAY)
+    assert refused.asks == "date" and "12月2日" in refused.text  # an example ahead of today
+    answer = await bot.respond("oU13", "12月20日", today=TODAY)
+    assert "2026年12月20日提醒你交医保" in answer.text
+    (sub,) = await list_subscriptions(bot.storage, "oU13")
+    assert (sub.kind, sub.due) == ("user_date", "2026-12-20")
+    within = await bot.respond("oU14", "提醒我明年3月1日交医保", today=TODAY)
+    assert "2027年3月1日提醒你交医保" in within.text  # within a year: set
+
+
 # --- changing the monthly day ------------------------------------------------------------------
 
 
 async def test_a_new_monthly_day_moves_the_monthly_reminder(bot: Pipeline) -> None:
-    await bot.respond("oU2", "居民医保缴费截止前提醒我", today=TODAY)
+    await bot.respond("oU2", "杭州居民医保缴费截止前提醒我", today=TODAY)
     await bot.respond("oU2", "每月15号提醒我交医保", today=TODAY)
     answer = await bot.respond("oU2", "每月20号提醒我交医保", today=TODAY)
-    assert "2026年12月20日" in answer.text
+    assert "已改到20日" in answer.text and "2026年12月20日" in answer.text
     subs = await list_subscriptions(bot.storage, "oU2")
     monthly = [s for s in subs if s.kind == MONTHLY_KIND]
     assert [s.due_day for s in monthly] == [20] and len(subs) == 2  # the yearly one stays
@@ -88,6 +193,20 @@ async def test_a_new_monthly_day_moves_the_monthly_reminder(bot: Pipeline) -> No
     ]
 
 
+async def test_a_short_new_monthly_day_moves_it_and_keeps_the_yearly_one(bot: Pipeline) -> None:
+    """ "每月20号" right after a yearly reminder would correct that one; with a monthly
+    reminder on another day already set, it moves the monthly day instead."""
+    await bot.respond("oU15", "每月15号提醒我交医保", today=TODAY)
+    await bot.respond("oU15", "杭州提醒我交医保", today=TODAY)
+    answer = await bot.respond("oU15", "每月20号", today=TODAY)
+    assert "已改到20日" in answer.text and "刚才那个提醒" not in answer.text
+    subs = await list_subscriptions(bot.storage, "oU15")
+    assert sorted((s.kind, s.due) for s in subs) == [
+        ("collection_end", "2026-12-31"),
+        (MONTHLY_KIND, "2026-12-20"),
+    ]
+
+
 async def test_the_same_reminder_twice_is_kept_once(bot: Pipeline) -> None:
     for _ in range(2):
         await bot.respond("oU3", "居民医保缴费截止前提醒我", today=TODAY)
@@ -96,7 +215,7 @@ async def test_the_same_reminder_twice_is_kept_once(bot: Pipeline) -> None:
 
 
 async def test_cancel_one_of_several_then_the_rest(bot: Pipeline) -> None:
-    await bot.respond("oU4", "居民医保缴费截止前提醒我", today=TODAY)
+    await bot.respond("oU4", "杭州居民医保缴费截止前提醒我", today=TODAY)
     await bot.respond("oU4", "每月15号提醒我交医保", today=TODAY)
     which = await bot.respond("oU4", "取消提醒", today=TODAY)
     assert "2个提醒" in which.text and len(await list_subscriptions(bot.storage, "oU4")) == 2
@@ -158,6 +277,30 @@ async def test_has_route_with_and_without_a_way_back(
     if robot:
         await storage.set(group_webhook_key("room-a"), "ROBOT-KEY")
     assert await has_route(parse_target(user), storage, routes) is expected
+
+
+@pytest.mark.parametrize("user", ["bridge:bob", "grp:bridge:room-b:bob"])
+async def test_a_bridged_chat_gets_reminders_only_with_a_push_url(
+    storage: Storage, user: str
+) -> None:
+    """Without BRIDGE_PUSH_URL a bridged chat's reminder could only fail with "no route":
+    it gets the date and the ways to be reminded elsewhere, and nothing is stored."""
+    from bot.channels.config import GroupSettings
+
+    bot = Pipeline(Settings(), storage)
+    answer = await bot.respond(user, "广州居民医保缴费截止前提醒我", today=TODAY)
+    assert "2026年12月31日" in answer.text and "收不到主动推送" in answer.text
+    assert "已记下" not in answer.text and fits(answer.text)
+    assert await list_subscriptions(storage, user) == []
+    listing = await bot.respond(user, "我的提醒", today=TODAY)
+    assert "收不到主动推送" in listing.text and "还没有设置提醒" not in listing.text
+    await bot.close()
+    routed = Settings(groups=GroupSettings(bridge_push_url="https://bridge.invalid/push"))
+    bot = Pipeline(routed, storage)
+    answer = await bot.respond(user, "广州居民医保缴费截止前提醒我", today=TODAY)
+    assert "已记下" in answer.text and "这个对话里" in answer.text
+    assert len(await list_subscriptions(storage, user)) == 1
+    await bot.close()
 
 
 def test_routes_from_settings() -> None:

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from bot.dialog.context import Context
     from bot.nlu.entities import Entities
     from bot.nlu.understand import Understanding
+    from bot.reminders.channels import Routes
     from bot.storage.base import Storage
 
 
@@ -117,3 +118,4 @@ class Turn:
     ctx: Context
     user: str = ""
     storage: Storage | None = None  # for handlers that keep records (reminders)
+    routes: Routes | None = None  # where reminders can be pushed (None: judge by the key alone)
