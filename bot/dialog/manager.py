@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.dialog.compact import (
     PRIVATE_ONLY_INTENTS,
@@ -26,7 +26,7 @@ from bot.dialog.compact import (
     render_compact,
 )
 from bot.dialog.context import Context
-from bot.dialog.render import render_part, render_reply
+from bot.dialog.render import render_figure, render_part, render_parts, render_reply, utf8_len
 from bot.dialog.state import ConversationState, clear_state, load_state, save_state
 from bot.dialog.types import Answer, Figure, Part, Reply, Slots, Turn
 from bot.logs import redact
@@ -37,6 +37,9 @@ from bot.nlu.places import PlaceMention, Places
 from bot.nlu.understand import NLU, Understanding
 from bot.storage.base import Storage
 from intents import BY_ID
+
+if TYPE_CHECKING:
+    from bot.reminders.channels import Routes
 
 log = logging.getLogger(__name__)
 
@@ -117,11 +120,21 @@ _SLOT_KINDS = tuple(
 class Dialog:
     """Stateless itself: all per-user memory is in the storage, so any worker can answer."""
 
-    def __init__(self, nlu: NLU, ctx: Context, storage: Storage, ttl: float = 1800.0) -> None:
+    def __init__(
+        self,
+        nlu: NLU,
+        ctx: Context,
+        storage: Storage,
+        ttl: float = 1800.0,
+        routes: Routes | None = None,
+    ) -> None:
+        """``routes``: where reminders can be pushed (``Routes.from_settings``), for the
+        reminder handler; None judges a chat by its user key alone."""
         self.nlu = nlu
         self.ctx = ctx
         self.storage = storage
         self.ttl = ttl
+        self.routes = routes
         self._understand = RepeatMemo(nlu.understand, UNDERSTANDING_CACHE)
         self._extract = RepeatMemo(extract, UNDERSTANDING_CACHE)
 
@@ -160,6 +173,12 @@ class Dialog:
         # a new question stands on its own.
         resumed = intent == state.pending_intent
         asked = frozenset(state.asked) if resumed else frozenset()
+        reasked = leans_on == "pending" and _still_missing(
+            state.pending_slot, slots, understanding
+        )
+        if reasked:
+            # "深圳" answering "断了几个月？" gives something else: use it, and ask again.
+            asked -= {state.pending_slot}
         context = state.pending_text if leans_on == "pending" else ""
         if leans_on == "last":
             context = state.last_text
@@ -178,6 +197,7 @@ class Dialog:
             self.ctx,
             user,
             self.storage,
+            self.routes,
         )
         if compact and intent in PRIVATE_ONLY_INTENTS:
             reply = PRIVATE_ONLY_REPLY  # records for a group member key could never be delivered
@@ -187,6 +207,9 @@ class Dialog:
                 reply, asking = await self._with_other_questions(turn, reply)
                 # The answer to a question back resumes the question that asked it.
                 turn = dataclasses.replace(turn, intent=asking)
+        if reasked and reply.ask and (slots.city or slots.province):
+            noted = Part("dialog/noted_place", {"place": slots.city or slots.province})
+            reply = dataclasses.replace(reply, answer=(noted, *reply.answer))
         if guessed is not None:
             # "吉林" was read as one of two places, or "福洲" as 福州: say which, first, so a
             # wrong guess is corrected at once rather than discovered in the details.
@@ -198,7 +221,9 @@ class Dialog:
             hidden = private_amounts(turn.slots, entities)
             rendered = render_compact(reply, hidden, _focus(turn.text))
         else:
-            rendered = render_reply(reply, _focus(turn.text))
+            # "需要什么材料" after an answer that lists them: that part alone, not it all again.
+            only = intent == state.last_intent and leans_on != "pending"
+            rendered = render_reply(reply, _focus(turn.text), only=only and _asks_part(text))
         self._remember(state, turn, reply, rendered.followups)
         # A write that changes nothing is skipped (the same question again): it would only
         # extend the TTL, and it is the one storage write on the message's path.
@@ -221,7 +246,12 @@ class Dialog:
         """A name answering our question for a city is read as a city: "吉林" after "从哪个城市
         转出？" is 吉林市, though alone it names the province. Returns the understanding to use
         and the mention that was a guess (this reading, or a typo), to be named in the reply."""
-        if state.pending_slot not in _CITY_SLOTS or len(u.places.mentions) != 1:
+        # A bare place after an answer (or our question) about somewhere is the place it asks
+        # about; without a conversation "我在吉林" names the province.
+        about_a_place = state.pending_slot in _CITY_SLOTS or (
+            state.last_intent is not None and state.last_intent not in _PASSING
+        )
+        if not about_a_place or len(u.places.mentions) != 1:
             return u, None
         mention = u.places.mentions[0]
         if mention.city is not None:
@@ -255,7 +285,11 @@ class Dialog:
         question we asked), "last" (a follow-up to the last question: "那北京呢"), or ""."""
         own = slots_from(u, e)
         remembered = slots_from_json(state.slots)
+        stated = own
         own = _bare_number(_number_slots(state), u.text, e, own)
+        own = _changed_number(_number_slots(state), u.text, e, own)
+        bare = next((n for n in _PLAUSIBLE if getattr(own, n) != getattr(stated, n)), None)
+        own = _province_end(state.pending_slot, u, own)
         if state.pending_intent and _answers_pending(
             state.pending_slot, u, own, state.pending_intent
         ):
@@ -263,7 +297,12 @@ class Dialog:
             merged = merge(remembered, own, keep_situation=True)
             return state.pending_intent, _other_end_kept(remembered, own, merged), "pending"
         same_family = any(u.intent in fam and state.last_intent in fam for fam in TOPIC_FAMILIES)
-        if state.last_intent and (_is_elliptic(u) or _is_detail(u, own)):
+        if state.last_intent and same_family and _only_places(u, e):
+            # "从郑州转到杭州" after "上周申请的转移什么时候能好": the route of the last
+            # question, not a new one; its date and facet stay.
+            merged = merge(remembered, own, keep_situation=True)
+            return state.last_intent, _other_end_kept(remembered, own, merged), "last"
+        if state.last_intent and (_is_elliptic(u) or _is_detail(u, own) or _is_correction(u)):
             # "那北京呢", "居民医保呢", "那转到上海呢": the last question again, about this. Only
             # clear evidence of another topic ("那补缴呢") changes the subject.
             stays = u.intent in (state.last_intent, "out_of_scope", "greeting")
@@ -279,6 +318,14 @@ class Dialog:
                 # a passing turn ("那个人呢" read as 人呢) is no facet of it.
                 own_facet = again.intent == u.intent and again.intent not in _PASSING
                 intent = again.intent if own_facet else state.last_intent
+                # A facet word too weak to stand alone ("要多久" is no question by itself)
+                # still picks its sibling in the last question's family.
+                words = _without_route(u)
+                facet = self._understand(words) if words != u.text else u
+                intent = _family_facet(facet, own, state.last_intent) or intent
+            if keep and bare is not None:
+                # "6000" after a lapse answer is a base: the sibling that counts with it.
+                intent = _slot_user(bare, intent)
             # "北京" while we wait for the base: a detail of the pending question, read with it
             leans_on = "pending" if intent == state.pending_intent else "last" if keep else ""
             merged = merge(remembered, own, keep_situation=True)
@@ -300,40 +347,86 @@ class Dialog:
 
     async def _with_other_questions(self, turn: Turn, reply: Reply) -> tuple[Reply, str]:
         """A message asking two things of one topic ("断缴了怎么补？补完多久能用？") gets
-        both answers, in the order asked. Questions of different topics keep the one answer (each would need the
-        whole message), and so do two that each need a detail (one question back at a time).
-        Returns the reply and the intent whose question back it ends with, if any."""
+        both answers, in the order asked; a question of another topic ("能取现吗？") or about
+        another place ("北京呢？") adds its short answer after them, when it fits one message.
+        Two questions that each need a detail keep the one answer (one question back at a
+        time). Returns the reply and the intent whose question back it ends with, if any."""
+        questions = self._questions(turn.text)
         family = next((f for f in TOPIC_FAMILIES if turn.intent in f), frozenset())
-        asked = [i for i in self._question_intents(turn.text) if i in family]
-        if not set(asked) - {turn.intent}:
-            return reply, turn.intent
-        replies = {turn.intent: reply}
-        for intent in asked:
-            if intent not in replies:
-                replies[intent] = await self._handle(dataclasses.replace(turn, intent=intent))
-        order = list(dict.fromkeys([*asked, turn.intent]))
-        asking = [i for i in order if replies[i].ask]
-        if len(asking) > 1:
-            return reply, turn.intent
-        # A question back comes last, where the user's answer to it follows naturally.
-        order = [*(i for i in order if i not in asking), *asking]
-        return _combined([replies[i] for i in order]), order[-1] if asking else turn.intent
+        asked = [u.intent for _, u in questions if u.intent in family]
+        combined, asking = reply, turn.intent
+        if set(asked) - {turn.intent}:
+            replies = {turn.intent: reply}
+            for intent in asked:
+                if intent not in replies:
+                    replies[intent] = await self._handle(dataclasses.replace(turn, intent=intent))
+            order = list(dict.fromkeys([*asked, turn.intent]))
+            askers = [i for i in order if replies[i].ask]
+            if len(askers) <= 1:
+                # A question back comes last, where the user's answer to it follows naturally.
+                order = [*(i for i in order if i not in askers), *askers]
+                combined = _combined([replies[i] for i in order])
+                asking = order[-1] if askers else turn.intent
+        return await self._with_asides(turn, questions, combined), asking
 
-    def _question_intents(self, text: str) -> list[str]:
-        """The intent of each question in a message of several ("能转吗？要多久？"); a short one
-        that leans on the question before it ("要多久") is read with it, as a follow-up is."""
-        questions = [q for q in _QUESTION_END.split(text) if q.strip()]
+    async def _with_asides(
+        self, turn: Turn, questions: list[tuple[str, Understanding]], reply: Reply
+    ) -> Reply:
+        """The short answers of the questions of other topics or places in the message."""
+        family = next((f for f in TOPIC_FAMILIES if turn.intent in f), frozenset())
+        extra: list[Part] = []
+        before: list[Part] = []  # asides asked before the main question come before it
+        main_seen = False
+        for question, u in questions:
+            main_seen = main_seen or u.intent in family
+            other_place = u.intent == turn.intent and u.cities and u.cities[0] != turn.slots.city
+            if u.intent in _PASSING or (u.intent in family and not other_place):
+                continue
+            if u.intent not in family and _near_family(u, family):
+                continue  # "补了多久能报销" after a lapse: a facet of this topic, answered
+            slots = turn.slots
+            if u.places.mentions:
+                slots = merge(turn.slots, slots_from(u, turn.entities), keep_situation=True)
+            aside = await self._handle(
+                dataclasses.replace(turn, intent=u.intent, text=question, slots=slots)
+            )
+            if aside.ask or not aside.answer:
+                continue  # it needs a detail of its own: one question back at a time
+            parts = [p for p in aside.answer if p not in reply.answer and p not in extra]
+            candidate = dataclasses.replace(reply, answer=(*before, *reply.answer, *extra, *parts))
+            if _fits(candidate):
+                (extra if main_seen else before).extend(parts)
+        if not extra and not before:
+            return reply
+        return dataclasses.replace(reply, answer=(*before, *reply.answer, *extra))
+
+    def _questions(self, text: str) -> list[tuple[str, Understanding]]:
+        """Each question of a message of several ("能转吗？要多久？", "补多少,多久能报销"); a
+        short one that leans on the question before it ("要多久") is read with it, as a
+        follow-up is. Empty for a message of one question."""
+        questions = [part for q in _QUESTION_END.split(text) if q.strip() for part in _clauses(q)]
         if len(questions) < 2:
             return []
-        intents: list[str] = []
+        out: list[tuple[str, Understanding]] = []
         before = ""
         for question in questions:
             u = self._understand(question)
             if before and (u.intent == "out_of_scope" or _is_elliptic(u)):
-                u = self._understand(f"{before} {question}")
-            intents.append(u.intent)
+                leaning = self._understand(f"{before} {question}")
+                # "北京呢" keeps its own place: the question before, about it.
+                u = dataclasses.replace(
+                    leaning,
+                    places=u.places if u.places.mentions else leaning.places,
+                    cities=u.cities or leaning.cities,
+                    provinces=u.provinces or leaning.provinces,
+                )
+            out.append((question, u))
             before = question
-        return intents
+        return out
+
+    def _question_intents(self, text: str) -> list[str]:
+        """The intent of each question in a message of several."""
+        return [u.intent for _, u in self._questions(text)]
 
     def _remember(
         self, state: ConversationState, turn: Turn, reply: Reply, followups: dict[str, str]
@@ -364,6 +457,35 @@ class Dialog:
 
 # Where one question of a message ends and the next begins (normalised text: ASCII "?").
 _QUESTION_END = re.compile(r"[?]+")
+# Clauses joined by commas are questions of their own when each asks ("补多少,多久能报销").
+_CLAUSE_END = re.compile(r"[,;]+")
+_ASKING = (*_QUESTION_WORDS, "多久", "怎样", "咋", "能否")
+
+
+def _clauses(question: str) -> list[str]:
+    """A question's comma-joined clauses when every one of them asks something; else itself."""
+    clauses = [c for c in _CLAUSE_END.split(question) if c.strip()]
+    if len(clauses) > 1 and all(any(w in c for w in _ASKING) for c in clauses):
+        return clauses
+    return [question]
+
+
+def _near_family(u: Understanding, family: frozenset[str]) -> bool:
+    """Is a question of another topic nearly as much one of ``family`` (within 25%)?"""
+    top = u.classification.ranking[0].score
+    return any(r.intent in family and r.score >= 0.75 * top for r in u.classification.ranking)
+
+
+def _fits(reply: Reply) -> bool:
+    """Do the answer and figures of a reply fit one message with room for the menu?"""
+    head = render_parts(reply.answer)
+    if reply.figures:
+        head += "\n\n" + "\n".join(render_figure(f) for f in reply.figures)
+    return utf8_len(head) <= _ASIDE_BUDGET
+
+
+# The answer part of a reply with asides stays under this, leaving room for notes and a menu.
+_ASIDE_BUDGET = 1600
 
 
 def _combined(replies: list[Reply]) -> Reply:
@@ -427,15 +549,44 @@ def _invited(reply: Reply, turn: Turn) -> str | None:
 
 
 _FOCUS = (
-    ("materials", ("材料", "带什么", "证件", "需要什么", "要什么东西", "准备什么")),
-    ("steps", ("怎么办理", "流程", "步骤", "怎么操作", "在哪办", "去哪办", "怎么申请", "手续")),
+    ("materials", ("材料", "带什么", "带啥", "证件", "需要什么", "要什么东西", "准备什么")),
+    (
+        "steps",
+        (
+            "怎么办理",
+            "流程",
+            "步骤",
+            "怎么操作",
+            "在哪办",
+            "去哪办",
+            "怎么申请",
+            "手续",
+            "怎么绑",
+            "怎么弄",
+            "怎么开通",
+            "怎么设置",
+            "找谁",
+        ),
+    ),
     ("check", ("怎么查", "在哪查", "哪里查", "查询")),
 )
+
+
+def _asks_part(text: str) -> bool:
+    """Does a follow-up ask only for a section of the last answer ("要带啥材料", "怎么绑定")?"""
+    return len(normalize(text)) <= 12 and _focus(normalize(text)) is not None
 
 
 def _focus(text: str) -> str | None:
     """Which reply section the question itself asks for, if any."""
     return next((name for name, words in _FOCUS if any(w in text for w in words)), None)
+
+
+def _still_missing(slot: str | None, slots: Slots, u: Understanding) -> bool:
+    """Does a message that gives a place leave the slot we asked for unfilled?"""
+    if slot not in _SLOT_NAMES or slot in _CITY_SLOTS or not u.places.mentions:
+        return False
+    return getattr(slots, str(slot)) is None
 
 
 def _known(values: Any) -> dict[str, Any]:
@@ -518,13 +669,107 @@ def _bare_number(slots: tuple[str, ...], text: str, e: Entities, own: Slots) -> 
     return own
 
 
+# "基数改成10000", "月数改为5", "不对，应该是8000": which number is changed, and to what.
+_CHANGED_NUMBER = re.compile(
+    r"^(?:不对|不是|错了|说错了|搞错了|更正|纠正)?[,.，。\s]*(?:我的)?"
+    r"(基数|缴费基数|工资|月薪|月数|断缴月数|月份|年限|年数)?(?:改成|改为|换成|应该是|是|按)"
+)
+_CHANGED_SLOT = {
+    "基数": "base",
+    "缴费基数": "base",
+    "工资": "base",
+    "月薪": "base",
+    "月数": "months",
+    "断缴月数": "months",
+    "月份": "months",
+    "年限": "years",
+    "年数": "years",
+}
+
+
+def _changed_number(slots: tuple[str, ...], text: str, e: Entities, own: Slots) -> Slots:
+    """A number given as a correction ("基数改成10000") is read as a bare one, the slot it
+    names first."""
+    match = _CHANGED_NUMBER.match(text.strip())
+    if match is None or not match.group(0):
+        return own
+    named = _CHANGED_SLOT.get(match.group(1) or "")
+    order = (named, *slots) if named else slots
+    if named and named not in slots:
+        order = (named,)
+    return _bare_number(tuple(dict.fromkeys(order)), text.strip()[match.end() :], e, own)
+
+
 def _number_slots(state: ConversationState) -> tuple[str, ...]:
     """The slots a bare number may fill, most expected first: the one we asked for, then the
-    numbers the question it completes uses ("深圳断缴4个月要补多少" uses months and base)."""
+    numbers the question it completes uses ("深圳断缴4个月要补多少" uses months and base),
+    then those its topic family's other questions use ("6000" after a lapse answer)."""
     intent = state.pending_intent or state.last_intent
     used = BY_ID[intent].slots if intent in BY_ID else ()
-    ordered = (state.pending_slot, *used)
+    family = next((f for f in TOPIC_FAMILIES if intent in f), frozenset())
+    siblings = [s for i in sorted(family - {intent}) for s in BY_ID[i].slots]
+    ordered = (state.pending_slot, *used, *siblings)
     return tuple(dict.fromkeys(s for s in ordered if s in _PLAUSIBLE))
+
+
+def _slot_user(slot: str, intent: str) -> str:
+    """``intent`` if it uses ``slot``, else the one of its topic family that does."""
+    if slot in BY_ID[intent].slots:
+        return intent
+    family = next((f for f in TOPIC_FAMILIES if intent in f), frozenset())
+    return next((i for i in sorted(family) if slot in BY_ID[i].slots), intent)
+
+
+# A facet word the follow-up itself carries ("要多久" → transfer_progress) needs this much
+# overall evidence for its intent; "那北京呢" leans on no facet (0.5).
+_FACET_SCORE = 1.5
+
+
+def _family_facet(u: Understanding, own: Slots, last: str | None) -> str | None:
+    """The intent of the last question's topic family that a follow-up's own words point to
+    ("要多久" after a transfer → transfer_progress), when they point to a sibling of it. A
+    follow-up giving a detail ("那如果是6个月呢") asks the last question again with it."""
+    if any(getattr(own, name) is not None for name in SITUATION_SLOTS):
+        return None
+    top = u.classification.ranking[0]
+    if top.intent == last or u.intent not in (top.intent, "out_of_scope"):
+        return None
+    if top.score < _FACET_SCORE:
+        return None
+    family = next((f for f in TOPIC_FAMILIES if last in f), frozenset())
+    return top.intent if top.intent in family else None
+
+
+# A message that corrects the last one: "不对，是转到上海", "基数改成10000", "我说错了，是5个月".
+_CORRECTION = re.compile(r"^(不对|不是|错了|说错|搞错|弄错|更正|纠正|更改)|改成|改为|换成|应该是")
+
+
+def _is_correction(u: Understanding) -> bool:
+    return len(u.text) <= 20 and bool(_CORRECTION.search(u.text))
+
+
+# Words that only give a route: "从郑州转到杭州", "郑州到杭州的".
+_ROUTE_WORDS = re.compile(
+    r"[从由自在到往去至转调换的了是我,.。，、\s]|转到|调到|迁到|转去|转入|转出|迁往"
+)
+
+
+def _without_route(u: Understanding) -> str:
+    """The message without its places and the words that only make them a route: what it
+    asks about them ("那转到上海要多久" → "那要多久")."""
+    if not u.places.mentions:
+        return u.text
+    rest = u.text
+    for m in reversed(u.places.mentions):
+        rest = rest[: m.start] + rest[m.end :]
+    return _ROUTE_WORDS.sub("", rest)
+
+
+def _only_places(u: Understanding, e: Entities) -> bool:
+    """A message that names places and asks nothing of its own ("从郑州转到杭州")."""
+    if not u.places.mentions or e.dates or e.approx_dates:
+        return False
+    return not _without_route(u)
 
 
 def _changes_topic(u: Understanding) -> bool:
@@ -567,9 +812,23 @@ def _is_detail(u: Understanding, own: Slots) -> bool:
     return any(getattr(own, name) is not None for name in details)
 
 
+def _is_route(mentions: list[PlaceMention]) -> bool:
+    """Places of a move naming a province at one end and a city at another ("从四川转到重庆")."""
+    return (
+        len(mentions) >= 2
+        and any(m.city for m in mentions)
+        and any(m.city is None for m in mentions)
+    )
+
+
 def slots_from(u: Understanding, e: Entities) -> Slots:
-    """Slots stated in this message alone."""
+    """Slots stated in this message alone. A province at one end of a move to or from a city
+    is that end, by its province name ("从四川转到重庆": 四川省 → 重庆市)."""
     cities = [m for m in u.places.mentions if m.city]
+    if _is_route(u.places.mentions):
+        cities = [
+            m if m.city else dataclasses.replace(m, city=m.province) for m in u.places.mentions
+        ]
     origin = destination = city = None
     origin_p = destination_p = province = None
     if cities:
@@ -590,7 +849,8 @@ def slots_from(u: Understanding, e: Entities) -> Slots:
             other = next((m for m in cities if m.city != destination), None)
             if other is not None:
                 origin, origin_p = other.city, other.province
-        city, province = cities[0].city, cities[0].province
+        first = next(m for m in u.places.mentions if m.city)  # a city, not a province end
+        city, province = first.city, first.province
     elif u.provinces:
         province = u.provinces[0]
     return Slots(
@@ -623,11 +883,44 @@ def _as_asked_end(slot: str | None, own: Slots) -> Slots:
     return dataclasses.replace(own, destination=own.city, destination_province=own.province)
 
 
+def _province_end(slot: str | None, u: Understanding, own: Slots) -> Slots:
+    """A province answering "从哪转到哪？" ("四川") is that end of the move, by its name."""
+    if slot not in ("origin", "destination") or own.city or not own.province:
+        return own
+    if len(u.places.mentions) != 1:
+        return own
+    spare = len(u.text) - len(u.places.mentions[0].surface)
+    if spare > _ANSWER_SPARE_CHARS:
+        return own
+    name = own.province
+    if slot == "origin":
+        return dataclasses.replace(own, origin=name, origin_province=name)
+    return dataclasses.replace(own, destination=name, destination_province=name)
+
+
 def _other_end_kept(old: Slots, new: Slots, merged: Slots) -> Slots:
     """A follow-up naming one end of a move keeps the other: "从福州转到北京" then
     "那转到上海呢" is 福州 → 上海, and "那从厦门转呢" is 厦门 → 北京; a place without a role
-    ("那上海呢") after a move takes the destination's place."""
+    ("那上海呢") after a move takes the destination's place. A lone place taken for the
+    destination ("医保怎么转" → "四川") is the origin once another destination is named
+    ("转到重庆")."""
+    if (
+        new.destination
+        and not new.origin
+        and old.destination
+        and not old.origin
+        and new.destination != old.destination
+    ):
+        old = dataclasses.replace(
+            old, origin=old.destination, origin_province=old.destination_province
+        )
     if new.city and not (new.origin or new.destination) and old.origin and old.destination:
+        if new.city in (old.origin, old.destination):
+            # "那南京的规定呢" on 南京 → 合肥: that end of the same move, not a new one.
+            return dataclasses.replace(
+                merged,
+                **{name: getattr(old, name) for name in PLACE_SLOTS},
+            )
         new = dataclasses.replace(new, destination=new.city, destination_province=new.province)
         merged = dataclasses.replace(
             merged, destination=new.city, destination_province=new.province

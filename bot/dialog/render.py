@@ -22,6 +22,7 @@ SECTION_TITLES = {"steps": "办理步骤", "materials": "所需材料", "check":
 # The dialogue layer's own sentences: about the conversation itself, not about any topic.
 DIALOG_BLOCKS = {
     "dialog/understood_place": "（“${said}”按${place}理解；不对的话，告诉我具体是哪个城市。）",
+    "dialog/noted_place": "好的，按${place}算。",
 }
 
 
@@ -107,14 +108,17 @@ def clip(text: str, limit: int = MAX_BYTES) -> str:
     return "\n".join(out).rstrip() + ellipsis
 
 
-def render_reply(reply: Reply, focus: str | None = None) -> Rendered:
+def render_reply(reply: Reply, focus: str | None = None, only: bool = False) -> Rendered:
     """Answer, figures and sections; when too long, the sections move behind a numbered menu.
 
     ``focus`` names the section the user asked for ("带什么材料" → ``materials``): it follows the
-    answer directly and is never moved behind the menu.
+    answer directly and is never moved behind the menu. ``only``: a follow-up asking for just
+    that part of the last answer ("需要什么材料"): the section alone, the rest behind a menu.
     """
-    head = [render_parts(reply.answer)]
     focused: tuple[Part, ...] = getattr(reply, focus, ()) if focus in SECTION_TITLES else ()
+    if only and focused:
+        return _render_section_only(reply, str(focus))
+    head = [render_parts(reply.answer)]
     if focused:
         head.append(f"【{SECTION_TITLES[str(focus)]}】\n{render_parts(focused)}")
     if reply.figures:
@@ -134,3 +138,23 @@ def render_reply(reply: Reply, focus: str | None = None) -> Rendered:
     tail = f"\n\n{menu}"
     text = clip("\n\n".join(head), MAX_BYTES - utf8_len(tail)) + tail
     return Rendered(text, followups)
+
+
+def _render_section_only(reply: Reply, focus: str) -> Rendered:
+    """The asked section first; the whole answer and the other sections behind a menu."""
+    title = SECTION_TITLES[focus]
+    body = f"【{title}】\n{render_parts(getattr(reply, focus))}"
+    head = [render_parts(reply.answer)]
+    if reply.figures:
+        head.append("\n".join(render_figure(f) for f in reply.figures))
+    if reply.estimate:
+        head.append(render_part(Part("common/estimate_note")))
+    others = [("完整答复", "\n\n".join(head))]
+    for attr, name in SECTION_TITLES.items():
+        parts: tuple[Part, ...] = getattr(reply, attr)
+        if parts and attr != focus:
+            others.append((name, f"【{name}】\n{render_parts(parts)}"))
+    followups = {str(i): clip(text) for i, (_, text) in enumerate(others, start=1)}
+    menu = "，".join(f"回复{i}查看{name}" for i, (name, _) in enumerate(others, start=1))
+    tail = f"\n\n{menu}"
+    return Rendered(clip(body, MAX_BYTES - utf8_len(tail)) + tail, followups)
