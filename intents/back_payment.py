@@ -1,21 +1,29 @@
 """Paying arrears after a lapse: whether, how, how much, late fees."""
 
+import re
 from dataclasses import dataclass
 
-from bot.dialog.figures import explain, figure
+from bot.dialog.figures import explain, fmt_date
 from bot.dialog.types import Figure, Part, Reply, Turn
 from bot.policy import (
+    LapseBucket,
     LapseCause,
     LateFee,
     MoneyRange,
     Provenance,
+    ResidentPaymentStatus,
+    ResidentPhase,
     back_payment,
     fmt_number,
     fmt_rate,
+    is_estimate,
+    lapse_bucket,
     late_fee,
+    resident_payment_status,
 )
 from intents.base import Intent
-from intents.lapse_effects import resident_rule
+from intents.figures import figure
+from intents.lapse_effects import planned_payment, resident_rule, unique_parts
 
 _AMOUNT_WORDS = ("多少钱", "多少", "金额", "怎么算", "算一下", "费用", "补多少")
 _FEE_WORDS = ("滞纳金", "罚款", "罚金", "利息")
@@ -29,10 +37,33 @@ def _office(turn: Turn) -> str:
     )
 
 
+# "还来得及吗", "还能交吗": whether a payment is still in time, not how to pay arrears.
+_IN_TIME_WORDS = ("来得及", "赶得上", "赶得及", "还能交", "还可以交", "还能缴", "还能买")
+# Never insured: nothing to pay back, the question is how to join.
+_NEVER_WORDS = (
+    "没交过", "没缴过", "从没交", "从来没交", "从没缴", "没参过保", "没参保过", "从没参保",
+    "从来没参保", "没有参过保", "没买过", "从没买", "从来没买", "没上过医保", "没办过医保",
+    "第一次交", "第一次参保", "第一次买",
+)  # fmt: skip
+# "单位的原因", "是公司的问题": the employer caused the gap (the parser reads 单位没交 etc.).
+_EMPLOYER_FAULT = re.compile(
+    r"(?:用人单位|单位|公司|老板|企业|厂里|雇主)(?:那边|方面)?(?:的|造成的?)?"
+    r"(?:原因|问题|责任|过错|疏忽|失误)"
+)
+
+
+def _cause(turn: Turn) -> LapseCause:
+    if turn.slots.cause:
+        return LapseCause(turn.slots.cause)
+    if _EMPLOYER_FAULT.search(turn.text):
+        return LapseCause.EMPLOYER
+    return LapseCause.UNKNOWN
+
+
 async def handle(turn: Turn) -> Reply:
     """Whether and how to pay back; the amount and the late fee when they can be computed."""
     s = turn.slots
-    cause = LapseCause(s.cause) if s.cause else LapseCause.UNKNOWN
+    cause = _cause(turn)
     # "30天" answering our "逾期多少天?" continues the late-fee question.
     wants_fee = any(w in turn.text for w in _FEE_WORDS) or (
         s.days is not None and "days" in turn.asked
@@ -41,6 +72,14 @@ async def handle(turn: Turn) -> Reply:
     asks_amount = any(w in turn.text for w in _AMOUNT_WORDS) or "base" in turn.asked
     if wants_fee:
         return _late_fee_reply(turn, cause)
+    if cause is LapseCause.EMPLOYER:
+        return _employer_reply(turn, asks_amount)
+    if any(w in turn.text for w in _NEVER_WORDS):
+        return _join_reply(turn)
+    in_time = any(w in turn.text for w in _IN_TIME_WORDS)
+    if s.scheme == "resident" or (s.scheme is None and s.months is None and in_time):
+        # Residents pay a fixed premium by the year: no base, no monthly amount.
+        return _resident_reply(turn, in_time)
     if asks_amount and s.months is None and "months" not in turn.asked:
         return Reply(
             answer=(Part("back_payment/formula"), Part("back_payment/ask_months")), ask="months"
@@ -67,14 +106,7 @@ async def handle(turn: Turn) -> Reply:
             )
         estimate = any(p.kind == "national" for p in result.provenance)
     # "能补吗" is answered by whether and how; "多少钱" by the amount.
-    answer.insert(len(answer) if asks_amount else 0, _situation(turn, cause))
-    if s.scheme == "resident" and cause is not LapseCause.EMPLOYER:
-        # Residents pay by the year: the window (the city's dated rule, or the national
-        # practice) is the answer to "怎么补", not a monthly amount.
-        rule, rule_figures, rule_estimate = resident_rule(turn)
-        answer[1:1] = rule
-        figures.extend(rule_figures)
-        estimate = estimate or rule_estimate
+    answer.insert(len(answer) if asks_amount else 0, Part("back_payment/general"))
     if "年限" in turn.text or s.years is not None:
         answer.append(Part("back_payment/years_short"))
     if ask == "base":
@@ -86,11 +118,7 @@ async def handle(turn: Turn) -> Reply:
             Part("back_payment/steps_online"),
             Part("back_payment/steps_offline", {"office": _office(turn)}),
         ),
-        materials=(
-            Part("back_payment/materials_employer")
-            if cause is LapseCause.EMPLOYER
-            else Part("back_payment/materials_person"),
-        ),
+        materials=(Part("back_payment/materials_person"),),
         check=(Part("back_payment/check"),),
         remember=remember,
         estimate=estimate,
@@ -98,12 +126,123 @@ async def handle(turn: Turn) -> Reply:
     )
 
 
-def _situation(turn: Turn, cause: LapseCause) -> Part:
-    if cause is LapseCause.EMPLOYER:
-        return Part("back_payment/employer")
-    if turn.slots.scheme == "resident":
-        return Part("back_payment/resident")
-    return Part("back_payment/general")
+def _employer_reply(turn: Turn, asks_amount: bool) -> Reply:
+    """The employer caused the gap: the employer pays, the person owes no late fee, and costs
+    during the gap are reimbursed after the back-payment. The amount is the employer's to pay,
+    so it is shown only when asked for and never asked for."""
+    s = turn.slots
+    answer: list[Part] = [Part("back_payment/employer")]
+    figures: list[Figure] = []
+    if asks_amount and s.months is not None and s.months > 0:
+        result = back_payment(s.months, city=turn.ctx.city(s.city), base=s.base)
+        if result.amount is not None:
+            fields = {"place": s.city or "", "months": s.months, "rate": fmt_rate(result.rate)}
+            answer.append(
+                Part("back_payment/amount_employer", {**fields, "amount": result.amount.display})
+            )
+            figures.append(
+                figure("back_payment_amount", "补缴金额", result.amount.display, result)
+            )
+    return Reply(
+        answer=tuple(answer),
+        figures=tuple(figures),
+        steps=(Part("back_payment/steps_employer", {"office": _office(turn)}),),
+        materials=(Part("back_payment/materials_employer"),),
+        check=(Part("back_payment/check"),),
+        remember={"cause": LapseCause.EMPLOYER.value},
+        estimate=bool(figures),
+    )
+
+
+def _phase(turn: Turn) -> tuple[ResidentPaymentStatus, Part]:
+    """Where today falls in the residents' payment year, as one sentence."""
+    s = turn.slots
+    status = resident_payment_status(
+        turn.today, city=turn.ctx.city(s.city), province=turn.ctx.province(s.province)
+    )
+    period = status.period
+    fields: dict[str, object] = {
+        "cover": status.cover_year,
+        "closes": fmt_date(period.closes_on),
+        "days": status.days_left,
+        "opens": fmt_date(period.opens_on),
+        "opens_by": fmt_date(period.opens_by),
+        "closed_year": status.closed_year,
+        "closed_on": fmt_date(status.closed_on),
+    }
+    if status.phase is ResidentPhase.OPEN:
+        return status, Part("back_payment/resident_open", fields)
+    key = "resident_closed" if period.opens_on == period.opens_by else "resident_closed_estimate"
+    return status, Part(f"back_payment/{key}", fields)
+
+
+def _resident_reply(turn: Turn, in_time: bool) -> Reply:
+    """Residents: a fixed premium per person and year, so no base and no monthly amount; a
+    long gap cannot be paid back; today's collection period (or the back-payment rule when
+    none runs) says what can still be done."""
+    s = turn.slots
+    status, phase = _phase(turn)
+    rule, rule_figures, rule_estimate = resident_rule(turn)
+    open_now = status.phase is ResidentPhase.OPEN
+    answer: list[Part] = []
+    if planned_payment(turn):
+        # "我打算下个月补": what that payment means comes first (the rule follows it).
+        answer = rule
+    elif in_time and open_now:
+        # "来得及吗": yes, until the period closes (a long gap stays unpaid).
+        answer = [Part("back_payment/resident_in_time", phase.fields)]
+        if s.months is not None and lapse_bucket(s.months) is LapseBucket.OVER_6:
+            answer.append(Part("back_payment/resident_long_gap", {"months": s.months}))
+    else:
+        answer = [Part("back_payment/resident")]
+        if s.months is not None and s.months > 0:
+            long_gap = lapse_bucket(s.months) is LapseBucket.OVER_6
+            key = "resident_long_gap" if long_gap else "resident_short_gap"
+            answer.append(Part(f"back_payment/{key}", {"months": s.months}))
+        # The rule for the year lapsed first, then what paying now (on time) does.
+        answer += [*rule, phase]
+    # On time, the late-payment rule's figures say nothing to this user.
+    figures = [] if answer[0].key == "back_payment/resident_in_time" else list(rule_figures)
+    if open_now and not planned_payment(turn):
+        figures.insert(0, _deadline_figure(status))
+    return Reply(
+        answer=unique_parts(answer),
+        figures=tuple(figures),
+        steps=(Part("payment/steps_resident", {"place": s.city or "当地"}),),
+        materials=(Part("payment/materials_resident"),),
+        check=(Part("back_payment/check_resident"),),
+        remember={"scheme": "resident"},
+        estimate=rule_estimate or is_estimate(status),
+    )
+
+
+def _deadline_figure(status: ResidentPaymentStatus) -> Figure:
+    due = f"{fmt_date(status.period.closes_on)}（还有{status.days_left}天）"
+    return figure("deadline", f"{status.cover_year}年度缴费截止", due, status)
+
+
+def _join_reply(turn: Turn) -> Reply:
+    """Never insured: nothing to pay back. Without an employer, the residents' scheme (no age
+    limit), paid in the collection period; with one, the employer enrols them."""
+    s = turn.slots
+    status, phase = _phase(turn)
+    answer = [Part("back_payment/never_insured"), phase]
+    figures: list[Figure] = []
+    if status.phase is ResidentPhase.OPEN:
+        figures.append(_deadline_figure(status))
+    else:
+        rule, rule_figures, _ = resident_rule(turn)
+        answer.extend(rule)
+        figures.extend(rule_figures)
+    return Reply(
+        answer=unique_parts(answer),
+        figures=tuple(figures),
+        steps=(Part("payment/steps_resident", {"place": s.city or "当地"}),),
+        materials=(Part("payment/materials_resident"),),
+        check=(Part("back_payment/check_resident"),),
+        remember={"scheme": "resident"},
+        estimate=True,
+    )
 
 
 @dataclass(frozen=True)
@@ -256,6 +395,21 @@ INTENT = Intent(
         "怎么弄": 0.5,
         "补": 1.5,
         "来得及": 2.5,
+        # Arrears: whether any are owed, how many months.
+        "有没有欠": 3.5,
+        "有无欠费": 3.5,
+        "欠没欠": 3.5,
+        "欠不欠": 3.0,
+        "欠了+月": 1.5,
+        "欠+多少": 1.5,
+        "欠费+查": 1.0,
+        # 补 inside another word asks nothing about arrears: 补充医疗, 补助, 补贴, 弥补.
+        "补充": -2.5,
+        "补助": -2.5,
+        "补贴": -2.5,
+        "弥补": -2.5,
+        "补偿": -2.5,
+        "补习": -2.5,
     },
     examples=(
         "医保断了两个月还能补交吗",

@@ -1,6 +1,5 @@
 """Checking the personal-account balance and how much is credited each month."""
 
-from bot.dialog.figures import figure
 from bot.dialog.types import Figure, Part, Reply, Turn
 from bot.policy import (
     ExplanationKey,
@@ -11,6 +10,7 @@ from bot.policy import (
     monthly_account_credit,
 )
 from intents.base import Intent
+from intents.figures import figure
 
 # "每月返多少 / 划入多少": the user asks about the monthly credit, not how to look it up.
 _CREDIT_WORDS = (
@@ -126,6 +126,18 @@ INTENT = Intent(
         "没钱": 2.0,
         "卡里+没钱": 1.5,
         "扣": -1.5,
+        # Taking the balance out is withdraw; arrears are back_payment: 余额 is their object.
+        "提": -1.5,
+        "取": -1.5,
+        "提现": -2.0,
+        "取现": -2.0,
+        "套现": -2.0,
+        "提取": -1.5,
+        "取出": -2.0,
+        "提出来": -2.0,
+        "欠费": -2.0,
+        "欠缴": -2.0,
+        "欠了": -1.5,
     },
     examples=(
         "医保卡里还有多少钱怎么看",

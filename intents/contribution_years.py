@@ -4,7 +4,6 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from bot.dialog.figures import figure
 from bot.dialog.render import render_part
 from bot.dialog.types import Figure, Part, Reply, Turn
 from bot.policy import (
@@ -18,6 +17,7 @@ from bot.policy import (
 )
 from bot.policy.payment import COMMON_CITY_REQUIRED_YEARS
 from intents.base import Intent
+from intents.figures import figure
 
 # The user wants a number for their own case: worth asking for the years they have paid.
 _SHORTFALL_WORDS = ("够不够", "够了吗", "差几年", "差多少", "还差", "还要交几年", "还要交多少年")

@@ -17,33 +17,50 @@ _UNBIND_WORDS = ("解除", "解绑", "取消绑定", "删除")
 _LEND_WORDS = ("刷我的", "刷大人的", "借给", "违法", "犯法", "用我的医保卡", "拿我的医保卡")
 
 
+def _own_scheme_resident(text: str) -> bool:
+    """The user's own scheme is the residents' one: said ("我是居民医保"), or the scheme the
+    question is about ("居民医保能给家人用吗") when it names no premium paid for a relative
+    ("给孩子交居民医保" names the child's scheme) and no employee scheme of the user's."""
+    if _SELF_RESIDENT.search(text):
+        return True
+    if not any(w in text for w in ("居民", "新农合", "农合")) or "职工" in text:
+        return False
+    return not any(w in text for w in _PREMIUM_WORDS)
+
+
 async def handle(turn: Turn) -> Reply:
     """Yes (for 职工医保), who and what it covers, then how to bind."""
+    return answer(turn, resident=_own_scheme_resident(turn.text))
+
+
+def answer(turn: Turn, *, resident: bool) -> Reply:
+    """The family-sharing answer; ``resident``: the user's own scheme is the residents' one,
+    which has no account to share (another intent may know it from the conversation)."""
     city = turn.slots.city
     fields = {"city": city or "当地", "place": city or "当地"}
-    if _SELF_RESIDENT.search(turn.text):
+    if resident:
         # A resident has nothing to share; say so first, then how the family can help instead.
-        answer = [Part("family_share/answer_resident")]
+        parts = [Part("family_share/answer_resident")]
     else:
-        answer = [Part("family_share/answer_city" if city else "family_share/answer", fields)]
+        parts = [Part("family_share/answer_city" if city else "family_share/answer", fields)]
     if any(w in turn.text for w in _LEND_WORDS):
-        # "能刷我的卡吗 / 违法吗": the compliance point comes before the yes.
-        answer.insert(0, Part("family_share/lend_card"))
-    answer += [
-        Part("family_share/who"),
-        Part("family_share/what"),
-        Part("family_share/only_employee"),
-    ]
+        # "违法吗" is answered by the compliance point itself; otherwise the yes comes first
+        # and the warning right after it.
+        asks_legal = any(w in turn.text for w in ("违法", "犯法", "违规", "合法", "可以借"))
+        parts.insert(0 if asks_legal else 1, Part("family_share/lend_card"))
+    parts += [Part("family_share/who"), Part("family_share/what")]
+    if not resident:
+        parts.append(Part("family_share/only_employee"))  # the resident answer says it
     if any(w in turn.text for w in _PREMIUM_WORDS):
-        answer.append(Part("family_share/premium", fields))
+        parts.append(Part("family_share/premium", fields))
     if any(w in turn.text for w in _ELSEWHERE_WORDS):
-        answer.append(Part("family_share/elsewhere", fields))
+        parts.append(Part("family_share/elsewhere", fields))
     if any(w in turn.text for w in _UNBIND_WORDS):
-        answer.append(Part("family_share/unbind"))
+        parts.append(Part("family_share/unbind"))
     # The rule is national: say where it comes from, and that places differ in the details.
-    answer.append(Part("family_share/basis", fields))
+    parts.append(Part("family_share/basis", fields))
     return Reply(
-        answer=tuple(answer),
+        answer=tuple(parts),
         steps=(
             Part("family_share/steps_app"),
             Part("family_share/steps_alipay"),

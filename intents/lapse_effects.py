@@ -4,20 +4,25 @@ import re
 from calendar import monthrange
 from datetime import date
 
-from bot.dialog.figures import explain, figure, fmt_date
+from bot.dialog.figures import explain, fmt_date
 from bot.dialog.render import render_part
 from bot.dialog.types import Figure, Part, Reply, Turn
 from bot.policy import (
+    CityPolicy,
     ExplanationKey,
+    ForUsers,
     LapseBucket,
     LapseCause,
+    PolicyResult,
     Resumption,
     Scheme,
     benefit_resumption,
     is_estimate,
+    resident_payment_status,
 )
 from bot.policy.lapse import ResidentLateCase, ResidentLatePayment, resident_late_payment
 from intents.base import Intent
+from intents.figures import figure
 
 K = ExplanationKey
 _SUMMARY = {
@@ -97,12 +102,18 @@ async def handle(turn: Turn) -> Reply:
     deadline where there is one).
     """
     s = turn.slots
+    if _new_enrolment(turn.text):
+        return _new_enrolment_reply(turn)
     months = s.months if s.months and s.months > 0 else None
     focus = _focus(turn.text)
     if s.scheme == "resident":
         return _resident(turn, months, focus)
     if months is None:
         return _unknown_length(turn, focus)
+    said = months
+    if _more_than(turn.text):
+        # "断缴超过半年": longer than the number said, so the band above it.
+        months = said + 1
     result = benefit_resumption(
         _scheme(s.scheme),
         months,
@@ -134,18 +145,48 @@ async def handle(turn: Turn) -> Reply:
             at = 0 if turn.entities.dates else 1
             answer[at:at] = _resume_parts(result, s.date)
     else:
-        answer = [Part(_SUMMARY[result.bucket], {"place": s.city or "", "months": months})]
+        shown = f"超过{said}" if months != said else said
+        answer = [Part(_SUMMARY[result.bucket], {"place": s.city or "", "months": shown})]
         answer += _resume_parts(result, s.date)
         answer += [explain(k, common) for k in keys]
     answer = _civic(turn.text) + answer
     shows_wait = focus in (None, "resume", "claims")
     return Reply(
-        answer=_unique(answer),
-        figures=tuple(_resumption_figures(result, wait, s.date)) if shows_wait else (),
+        answer=unique_parts(answer),
+        figures=tuple(_resumption_figures(result, wait, s.date, said)) if shows_wait else (),
         steps=(Part("lapse_effects/steps"),) if shows_wait else (),
         check=(Part("lapse_effects/check"),),
-        remember={"months": months},
+        remember={"months": said},
         estimate=is_estimate(result),
+    )
+
+
+# "交了医保多久能用", "刚入职多久生效": when new cover starts, not a lapse.
+_NEW_WORDS = (
+    "刚入职", "新入职", "刚参保", "新参保", "第一次交", "第一次参保", "首次参保", "刚交",
+    "交了医保多久", "交了多久能", "交完多久", "刚买", "买了多久", "参保后多久", "参保多久",
+)  # fmt: skip
+_LAPSE_WORDS = ("断", "停", "补", "欠", "漏", "没交", "中断", "续")
+
+
+def _new_enrolment(text: str) -> bool:
+    return any(w in text for w in _NEW_WORDS) and not any(w in text for w in _LAPSE_WORDS)
+
+
+def _new_enrolment_reply(turn: Turn) -> Reply:
+    """When a new enrolment starts to pay: employees from the month after the first
+    contribution (some places wait); residents from 1 January of the year paid for."""
+    s = turn.slots
+    fields = {"city": s.city or "当地"}
+    resident = s.scheme == "resident"
+    answer = [Part("lapse_effects/new_resident" if resident else "lapse_effects/new_employee")]
+    if not resident and s.scheme is None:
+        answer.append(Part("lapse_effects/new_resident_short"))
+    answer.append(Part("lapse_effects/new_city", fields))
+    return Reply(
+        answer=tuple(answer),
+        check=(Part("lapse_effects/new_check"),),
+        estimate=True,
     )
 
 
@@ -158,7 +199,9 @@ def _unknown_length(turn: Turn, focus: str | None) -> Reply:
         lead = [Part("lapse_effects/summary_general"), explain(K.PAID_MONEY_KEPT)]
     if focus in ("kept", "account"):
         # Whether money paid is kept, or the account usable, does not depend on the length.
-        return Reply(answer=_unique(lead), check=(Part("lapse_effects/check"),), estimate=True)
+        return Reply(
+            answer=unique_parts(lead), check=(Part("lapse_effects/check"),), estimate=True
+        )
     if focus == "resume":
         lead = [explain(K.RESUME_MONTH_AFTER_PAYMENT)]
     ask = None if "months" in turn.asked else "months"
@@ -169,7 +212,7 @@ def _unknown_length(turn: Turn, focus: str | None) -> Reply:
     if ask:
         answer.append(Part("lapse_effects/ask_more"))
     return Reply(
-        answer=_unique(answer),
+        answer=unique_parts(answer),
         steps=(Part("lapse_effects/steps"),),
         check=(Part("lapse_effects/check"),),
         estimate=True,
@@ -219,16 +262,15 @@ def _resident(turn: Turn, months: int | None, focus: str | None) -> Reply:
         answer = [*rule, *kept, explain(K.BENEFITS_STOP_NEXT_MONTH)]
         if result is not None and result.bucket is LapseBucket.OVER_6 and not late.city_rule:
             answer.append(explain(K.RESIDENT_NEXT_PERIOD))
-        if reset:
-            answer.append(explain(K.CAP_MAY_DROP))
+        # A reset lapse: "kept_but_reset" already says the cap may drop; not said twice.
     shows_rule = focus not in ("kept", "years", "cap")
     if shows_rule and late.resume_from is None:
         answer.append(explain(K.PAYMENT_DATE_NEEDED))
     answer = _civic(turn.text) + answer
-    figures = _resident_figures(late) if shows_rule else []
+    figures = _resident_figures(late, policy) if shows_rule else []
     national = is_estimate(late) or (result is not None and is_estimate(result))
     return Reply(
-        answer=_unique(answer),
+        answer=unique_parts(answer),
         figures=tuple(figures),
         steps=(Part("lapse_effects/steps_resident"),) if shows_rule else (),
         check=(Part("lapse_effects/check"),),
@@ -242,15 +284,21 @@ def resident_rule(turn: Turn) -> tuple[list[Part], list[Figure], bool]:
     practice): its sentences, its figures and whether it is an estimate. Shared with
     back_payment, which answers "居民医保断缴了怎么补" with the same rule."""
     paid_from, paid_to = _payment_period(turn)
-    late = resident_late_payment(
-        turn.today, city=turn.ctx.city(turn.slots.city), paid_from=paid_from, paid_to=paid_to
-    )
+    policy = turn.ctx.city(turn.slots.city)
+    late = resident_late_payment(turn.today, city=policy, paid_from=paid_from, paid_to=paid_to)
     parts = _resident_rule_parts(late, turn.slots.city, turn.today)
-    return parts, _resident_figures(late), is_estimate(late)
+    return parts, _resident_figures(late, policy), is_estimate(late)
+
+
+def planned_payment(turn: Turn) -> bool:
+    """Whether the conversation names a day or month the user pays (or plans to)."""
+    return _payment_period(turn)[0] is not None
 
 
 def _resident_rule_parts(late: ResidentLatePayment, city: str | None, today: date) -> list[Part]:
     """The late-payment rule with its dates, and what a planned payment date means."""
+    if late.on_time_cover_year is not None:
+        return _planned_payment_parts(late)  # paid on time: no late-payment rule applies
     parts: list[Part] = []
     if late.city_rule and late.cases and late.waiting_days is not None:
         parts = _city_case_parts(late.cases, city or "当地", today, late.waiting_days)
@@ -310,6 +358,20 @@ def _planned_payment_parts(late: ResidentLatePayment) -> list[Part]:
     paid_from, paid_to = late.inputs.paid_from, late.inputs.paid_to
     if paid_from is None or paid_to is None or late.resume_from is None:
         return []
+    if late.on_time_cover_year is not None:
+        # Inside a running collection period: an on-time payment for the coming year.
+        cover = late.on_time_cover_year
+        return [
+            Part(
+                "lapse_effects/planned_in_period",
+                {
+                    "paid": _period_text(paid_from, paid_to),
+                    "cover": cover,
+                    "previous": cover - 1,
+                    "resume": fmt_date(late.resume_from),
+                },
+            )
+        ]
     fields = {
         "cover": paid_from.year,  # a payment counts for the cover year it falls in
         "paid": _period_text(paid_from, paid_to),
@@ -333,7 +395,11 @@ def _planned_payment_parts(late: ResidentLatePayment) -> list[Part]:
     return [Part("lapse_effects/planned_straddles", fields)]
 
 
-def _resident_figures(late: ResidentLatePayment) -> list[Figure]:
+def _resident_figures(late: ResidentLatePayment, policy: CityPolicy | None) -> list[Figure]:
+    if late.on_time_cover_year is not None and late.inputs.paid_from is not None:
+        # Paid on time: the collection period is the basis, not a late-payment rule.
+        status = resident_payment_status(late.inputs.paid_from, city=policy)
+        return [figure("resume_date", "开始报销", fmt_date(late.resume_from), status)]
     if late.resume_from is not None:
         # A planned payment: its resumption date, whose basis states the rule it rests on.
         resume = _resume_text(late.resume_from, late.resume_by)
@@ -418,14 +484,34 @@ def _resume_parts(result: Resumption, paid: date | None) -> list[Part]:
     ]
 
 
-def _resumption_figures(result: Resumption, wait: str, paid: date | None) -> list[Figure]:
-    figures = [figure("waiting_period", "等待期", wait, result)]
+def _resumption_figures(
+    result: Resumption, wait: str, paid: date | None, said: int
+) -> list[Figure]:
+    shown: PolicyResult = result
+    if said != result.inputs.lapse_months:
+        # "超过半年": the basis names the length as the user put it.
+        basis = result.basis.replace(
+            f"断缴{result.inputs.lapse_months}个月", f"断缴超过{said}个月", 1
+        )
+        shown = ForUsers(basis, result.provenance)
+    figures = [figure("waiting_period", "等待期", wait, shown)]
     if result.resume_from is not None and paid is not None:
         resume_text = fmt_date(result.resume_from)
         if result.resume_by and result.resume_by != result.resume_from:
             resume_text = f"{resume_text}至{fmt_date(result.resume_by)}之间"
         figures.append(figure("resume_date", "恢复待遇", resume_text, result))
     return figures
+
+
+# "超过半年", "半年多", "6个月以上": longer than the number said.
+_MORE_THAN = re.compile(
+    r"(?:超过|超出|多于|大于|不止|已经过了)(?:了)?(?:半年|[0-9一二三四五六七八九十两]+个?月)"
+    r"|(?:半年|[0-9一二三四五六七八九十两]+个?月)(?:以上|多|还多|出头)"
+)
+
+
+def _more_than(text: str) -> bool:
+    return _MORE_THAN.search(text) is not None
 
 
 def _focus(text: str) -> str | None:
@@ -440,7 +526,7 @@ def _civic(text: str) -> list[Part]:
     return [Part("lapse_effects/other_effects")] if any(w in text for w in _CIVIC) else []
 
 
-def _unique(parts: list[Part]) -> tuple[Part, ...]:
+def unique_parts(parts: list[Part]) -> tuple[Part, ...]:
     """Each sentence once: the same block (or the same words) is never said twice."""
     seen: set[str] = set()
     kept: list[Part] = []

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from bot.dialog.figures import figure, fmt_date
+from bot.dialog.figures import fmt_date
 from bot.dialog.render import render_part
 from bot.dialog.types import Figure, Part, Reply, Turn
 from bot.policy import (
@@ -19,8 +19,12 @@ from bot.policy import (
     next_deadline,
     next_monthly_due,
     resident_collection_period,
+    resident_payment_status,
 )
+from bot.policy.deadlines import ResidentPhase
+from bot.policy.lapse import ResidentLatePayment, resident_late_payment
 from intents.base import Intent
+from intents.figures import figure
 
 _NEWBORN_WORDS = ("新生儿", "宝宝", "刚出生", "出生", "婴儿", "小孩生", "孩子生")
 _STUDENT_WORDS = ("学生", "学校", "上学", "读书")
@@ -128,12 +132,41 @@ def _resident_when(
     }[deadline.kind]
     answer = [Part(key, when)]
     value = render_part(Part("payment/value_due", when))
-    figures = [figure("deadline", "缴费截止", value, deadline)]
+    label = "缴费截止"
     estimate = is_estimate(deadline)
-    if deadline.cover_year is not None:
-        period = resident_collection_period(deadline.cover_year, city=policy, province=province)
+    status = resident_payment_status(turn.today, city=policy, province=province)
+    extra: list[Figure] = []
+    if status.phase is ResidentPhase.CLOSED:
+        # No period runs today: say first that the last one has closed, and what is left.
+        closed = {
+            **fields,
+            "closed_year": status.closed_year,
+            "closed_on": fmt_date(status.closed_on),
+        }
+        answer.insert(0, Part("payment/resident_closed", closed))
+        label = {
+            DeadlineKind.COLLECTION_END: f"{deadline.cover_year}年度缴费截止",
+            DeadlineKind.CITY_LATE_PAYMENT: f"{deadline.cover_year}年度免等待期补交截止",
+        }.get(deadline.kind, f"{deadline.cover_year}年度补缴期截止")
+        if deadline.kind is DeadlineKind.COLLECTION_END:
+            # Nothing of the place's own to pay by before then: the national back-payment
+            # practice (a dated example) replaces the far-off deadline as the answer.
+            late = resident_late_payment(turn.today, city=policy)
+            answer = [answer[0], _missed_window(late)]
+            if late.waiting_months is not None:
+                wait = f"{late.waiting_months}个月"
+                extra.append(figure("waiting_period", "补缴后等待期", wait, late))
+            estimate = estimate or is_estimate(late)
+    figures = [figure("deadline", label, value, deadline), *extra]
+    # The period to describe: the coming one once the last has closed.
+    period_year = (
+        status.cover_year if status.phase is ResidentPhase.CLOSED else deadline.cover_year
+    )
+    if period_year is not None:
+        period = resident_collection_period(period_year, city=policy, province=province)
         dates = {
             **when,
+            "cover_year": period_year,
             "opens": fmt_date(period.opens_on),
             "opens_by": fmt_date(period.opens_by),
             "closes": fmt_date(period.closes_on),
@@ -149,9 +182,27 @@ def _resident_when(
             if k is ExplanationKey.CITY_RESIDENT_DEADLINE
             else Part(f"explain/{k}", {**fields, "wait": wait})
             for k in period.explanation_keys
+            # The city's late rule already leads when it is the deadline given.
+            if not (
+                k is ExplanationKey.CITY_RESIDENT_DEADLINE
+                and deadline.kind is DeadlineKind.CITY_LATE_PAYMENT
+            )
         ]
         estimate = estimate or is_estimate(period)
     return answer, figures, estimate
+
+
+def _missed_window(late: ResidentLatePayment) -> Part:
+    """Early-year back-payment windows, from a dated example (never stated as this year's)."""
+    window = late.example_window
+    fields: dict[str, object] = {
+        "wait": f"{late.waiting_months}个月" if late.waiting_months else "一段时间",
+        "source": late.provenance[-1].source,
+        "example_year": window[0].year if window else "",
+        "start": f"{window[0].month}月{window[0].day}日" if window else "",
+        "end": f"{window[1].month}月{window[1].day}日" if window else "",
+    }
+    return Part("payment/resident_missed_window", fields)
 
 
 def _city_late_rule(period: CollectionPeriod, when: dict[str, object]) -> Part:
@@ -263,6 +314,8 @@ async def handle(turn: Turn) -> Reply:
         materials=tuple(materials),
         check=(Part("payment/check", fields),),
         estimate=estimate,
+        # A follow-up ("来得及吗") is about the same scheme, even when it was inferred here.
+        remember={"scheme": scheme} if scheme else {},
     )
 
 

@@ -4,7 +4,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from bot.dialog.figures import figure
 from bot.dialog.render import render_part
 from bot.dialog.types import Figure, Part, Reply, Turn
 from bot.policy import (
@@ -17,6 +16,7 @@ from bot.policy import (
     reimbursement_cap,
 )
 from intents.base import Intent
+from intents.figures import figure
 from region_data.city_policy import CapTier
 
 # Only a question about the amount makes the cap (a local figure) the point of the answer;
@@ -206,15 +206,28 @@ def _cap_parts(
     ]
 
 
+def _insured_elsewhere(turn: Turn) -> tuple[str, str] | None:
+    """(insured city, city lived in) when the conversation says the user is insured in one
+    city and lives in another ("退休了跟儿子去深圳住，老家是哈尔滨的"): treatment there is
+    remote treatment under the insured city's rules, never the place lived in's."""
+    s = turn.slots
+    if s.origin and s.destination and s.origin != s.destination and s.city == s.destination:
+        return s.origin, s.destination
+    return None
+
+
 async def handle(turn: Turn) -> Reply:
     """The sub-question asked (cap, ratio, timing, manual claim, remote, e-card), then how."""
     city = turn.slots.city
-    policy = turn.ctx.city(city)
-    fields: dict[str, object] = {"city": city or "当地", "place": city or "当地"}
     text = turn.text
     card = _card_topic(text)
     if card is not None:
         return _card_reply(card)
+    away = _insured_elsewhere(turn)
+    if away is not None:
+        city = away[0]  # the insured city's rules decide the claim
+    policy = turn.ctx.city(city)
+    fields: dict[str, object] = {"city": city or "当地", "place": city or "当地"}
     ratio = _has(text, _RATIO_WORDS)
     timing = _has(text, _TIMING_WORDS)
     manual = _has(text, _MANUAL_WORDS)
@@ -237,6 +250,21 @@ async def handle(turn: Turn) -> Reply:
     materials: list[Part] = []
     if cap:
         answer, figures, estimate = _caps(turn, policy, fields)
+    if away is not None:
+        # Remote treatment: filing it first decides whether the bill is settled directly.
+        answer.insert(
+            0, Part("reimbursement/insured_elsewhere", {"insured": away[0], "living": away[1]})
+        )
+        steps.append(Part("reimbursement/steps_remote", fields))
+        remote = False  # said above, in the user's own places
+        specific = True
+    if (
+        turn.slots.cause == "employer"
+        and _has(text, ("断", "那段", "期间", "这期间", "那时"))
+        or (turn.slots.cause == "employer" and not specific)
+    ):
+        # After an employer's lapse: the gap's bills are claimed once the employer has paid.
+        answer.insert(0, Part("reimbursement/after_employer_gap"))
     if not specific:
         # "看牙能报吗": whether something is covered at all, before any amount.
         answer.append(Part("reimbursement/coverage"))

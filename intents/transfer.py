@@ -2,7 +2,7 @@
 
 import dataclasses
 
-from bot.dialog.figures import explain, figure, fmt_date
+from bot.dialog.figures import explain, fmt_date
 from bot.dialog.types import Part, Reply, Turn
 from bot.nlu.entities import place_roles
 from bot.nlu.places import PlaceResolver
@@ -17,6 +17,7 @@ from bot.policy import (
 )
 from bot.policy.transfer import resident_cover_start
 from intents.base import Intent
+from intents.figures import figure
 
 
 def places(turn: Turn) -> tuple[Place, Place] | None:
@@ -353,6 +354,17 @@ INTENT = Intent(
         "带回": 2.5,
         "一起带": 2.0,
         "转移+查询": -2.0,
+        # Whether it went through is transfer_progress (能转过去吗 asks whether it can: ours).
+        "转过去了吗": -1.0,
+        "转过去了没": -1.0,
+        "转过去没": -1.0,
+        "转过来了没": -1.0,
+        "转出去了吗": -1.0,
+        "转出去了没": -1.0,
+        "转走了吗": -1.0,
+        "转走了没": -1.0,
+        "转成功了吗": -1.0,
+        "转成功了没": -1.0,
     },
     examples=(
         "从厦门换工作到上海 医保关系怎么转过去",

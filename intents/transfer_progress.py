@@ -1,9 +1,9 @@
 """How long a transfer takes, when the balance arrives, and how to follow its progress."""
 
 import re
-from datetime import date
+from datetime import date, timedelta
 
-from bot.dialog.figures import explain, figure, fmt_date
+from bot.dialog.figures import explain, fmt_date
 from bot.dialog.types import Figure, Part, Reply, Turn
 from bot.nlu.entities import cn_to_number
 from bot.policy import Place, TransferKind, classify_transfer, transfer_timeline
@@ -17,6 +17,7 @@ from bot.policy.transfer import (
     transfer_stage,
 )
 from intents.base import Intent
+from intents.figures import figure
 
 # "申请了一个月了", "交了材料两周了", "办了20天了", "一个半月了", "都10个工作日了", "两周前":
 # a length of time that has already passed since the application.
@@ -92,9 +93,31 @@ def _applied_on(turn: Turn) -> tuple[date, bool]:
     elapsed = applied_from_text(turn.text, today)
     if elapsed is not None and elapsed <= today:
         return elapsed, True
-    if turn.slots.date is not None and turn.slots.date <= today:
+    planned = _planned(turn)
+    if planned is not None:
+        return planned
+    if turn.slots.date is not None and turn.slots.date <= today + _PLAN_AHEAD:
         return turn.slots.date, False
     return today, False
+
+
+# A transfer planned further ahead than this is not counted from that day.
+_PLAN_AHEAD = timedelta(days=366)
+
+
+def _planned(turn: Turn) -> tuple[date, bool] | None:
+    """An application still ahead ("我下周一申请", "下个月初去办"): the limits count from it."""
+    today = turn.today
+    if _APPLIED.search(turn.text):
+        ahead = [d for d in turn.entities.dates if today < d <= today + _PLAN_AHEAD]
+        if ahead:
+            return ahead[0], False
+    rough = [
+        r.day
+        for r in turn.entities.approx_dates
+        if today < r.day <= today + _PLAN_AHEAD and _about_application(turn.text, r.span)
+    ]
+    return (rough[0], True) if rough else None
 
 
 def _about_application(text: str, span: tuple[int, int]) -> bool:
@@ -148,7 +171,7 @@ async def handle(turn: Turn) -> Reply:
         to_bank = origin is not None and origin.balance_to_bank_working_days is not None
         answer, steps = _standing(timeline, stage, fields, to_bank=to_bank)
         return Reply(
-            answer=(*answer, *_calendar(timeline)),
+            answer=(*_assumed(turn, applied), *answer, *_calendar(timeline)),
             figures=_figures(timeline, with_process=True),
             steps=steps,
             check=channels,
@@ -156,7 +179,11 @@ async def handle(turn: Turn) -> Reply:
             # Remember the day, so a follow-up ("南京转上海的") counts from it too.
             remember={"date": applied} if approx else {},
         )
-    answer = [Part("transfer_progress/answer"), Part("transfer_progress/dates", fields)]
+    answer = [
+        *_assumed(turn, applied),
+        Part("transfer_progress/answer"),
+        Part("transfer_progress/dates", fields),
+    ]
     if timeline.balance_step.is_range:
         answer.append(Part("transfer_progress/balance_range", fields))
     elif timeline.follow_up_on > timeline.balance_by:
@@ -166,7 +193,7 @@ async def handle(turn: Turn) -> Reply:
     if timeline.city_balance and origin_name:
         answer.append(Part("transfer_progress/city_timing", fields))
     answer.extend(_calendar(timeline))
-    if any(w in turn.text for w in _CHECK_WORDS):
+    if applied == turn.today and any(w in turn.text for w in _CHECK_WORDS):
         # Already waiting, but we do not know since when: say how we count, and ask the day.
         answer.extend((Part("transfer_progress/slow"), Part("transfer_progress/when_applied")))
     return Reply(
@@ -174,6 +201,18 @@ async def handle(turn: Turn) -> Reply:
         figures=_figures(timeline, with_process=False),
         steps=channels,
         estimate=True,
+        remember={"date": applied} if applied > turn.today else {},
+    )
+
+
+def _assumed(turn: Turn, applied: date) -> tuple[Part, ...]:
+    """ "12月1号申请的" said in November: last year's 12-01 is assumed; say so, so a user who
+    meant a plan corrects it at once."""
+    if applied not in turn.entities.assumed_last_year:
+        return ()
+    said = f"{applied.month}月{applied.day}日"
+    return (
+        Part("transfer_progress/assumed_last_year", {"said": said, "applied": fmt_date(applied)}),
     )
 
 
@@ -200,7 +239,7 @@ def _resident(turn: Turn, timeline: TransferTimeline, applied: date, approx: boo
         "process_done": fmt_date(timeline.process_done_by),
         "process_days": nat.CROSS_PROVINCE_WORKING_DAYS.value,
     }
-    answer = [Part("transfer_progress/resident_answer", fields)]
+    answer = [*_assumed(turn, applied), Part("transfer_progress/resident_answer", fields)]
     steps: tuple[Part, ...] = ()
     if applied < turn.today:
         late = turn.today > timeline.process_done_by
@@ -362,6 +401,22 @@ INTENT = Intent(
         "转+到了吗": 3.0,
         "转+了吗": 2.0,
         "会不会+慢": 2.0,
+        # Did it go through: 转过去了吗, 转走了没 (not 能转过去吗, which asks whether it can).
+        "转过去了吗": 4.5,
+        "转过去了没": 4.5,
+        "转过去没": 4.5,
+        "转过来了没": 4.5,
+        "转出去了吗": 4.5,
+        "转出去了没": 4.5,
+        "转走了吗": 4.0,
+        "转走了没": 4.0,
+        "转好了吗": 4.0,
+        "转好了没": 4.0,
+        "转完了吗": 4.0,
+        "转完了没": 4.0,
+        "转成功了吗": 4.5,
+        "转成功了没": 4.5,
+        "转了没": 3.0,
     },
     examples=(
         "医保转移一般要多长时间",

@@ -1,6 +1,7 @@
 """Taking money out of the personal account: when it is allowed and how."""
 
-from bot.dialog.figures import figure
+import re
+
 from bot.dialog.render import render_part
 from bot.dialog.types import Figure, Part, Reply, Turn
 from bot.policy import (
@@ -10,7 +11,9 @@ from bot.policy import (
     withdrawal_eligibility,
 )
 from bot.policy.national import LONG_TERM_ELSEWHERE_MONTHS
+from intents import family_share
 from intents.base import Intent
+from intents.figures import figure
 
 # Checked in this order: the first case whose words occur wins. Death and emigration come first
 # because their messages often also say "转到银行卡" or "出国" alongside other words.
@@ -59,6 +62,9 @@ _WALLET_WORDS = ("微信", "支付宝", "零钱")
 _JOB_WORDS = ("辞职", "离职", "失业", "没工作", "不上班")
 
 
+# Words of taking the money out: then a relative named is who would get it, not who uses it.
+_TAKE_OUT = ("取", "提", "拿出", "领", "转到", "打到", "现金")
+
 # "住在三亚", "在三亚生活": the city named is where the user lives, not where they are insured.
 _LIVE_BEFORE = ("住在", "生活在", "居住在", "定居在", "待在", "呆在", "常住", "住")
 _LIVE_AFTER = ("住", "生活", "居住", "定居", "养老", "长期住", "长住", "常住", "长期居住")
@@ -71,10 +77,21 @@ def _names(text: str, city: str) -> list[str]:
     return [n for n in dict.fromkeys((city, city.removesuffix("市"))) if n in text]
 
 
+# "老家是哈尔滨的", "在哈尔滨退休": where a retiree's insurance is, when they moved away.
+_HOME_BEFORE = ("老家是", "老家在", "老家", "户口在", "户口是", "原来在", "以前在")
+_HOME_AFTER = ("退休", "退的休", "办的退休")
+# "跟儿子去深圳住", "搬到深圳生活": the city moved to is where the user lives.
+_MOVED_TO = ("去", "到", "来", "搬到", "搬去", "跟着去")
+
+
 def _says_insured(text: str, city: str) -> bool:
     names = _names(text, city)
     if any(f"不是{n}" in text for n in names):
         return False  # "医保不是三亚的"
+    if any(f"{w}{n}" in text for n in names for w in _HOME_BEFORE) or any(
+        f"在{n}{w}" in text for n in names for w in _HOME_AFTER
+    ):
+        return True
     return any(
         f"{n}{w}" in text or f"{n}市{w}" in text for n in names for w in _INSURED_AFTER
     ) or any(f"{w}{n}" in text for n in names for w in _INSURED_BEFORE)
@@ -83,7 +100,10 @@ def _says_insured(text: str, city: str) -> bool:
 def _says_lives(text: str, city: str) -> bool:
     names = _names(text, city)
     return any(f"{w}{n}" in text for n in names for w in _LIVE_BEFORE) or any(
-        f"在{n}{w}" in text or f"在{n}长期{w}" in text for n in names for w in _LIVE_AFTER
+        f"{v}{n}{w}" in text or f"{v}{n}长期{w}" in text
+        for n in names
+        for w in _LIVE_AFTER
+        for v in ("在", *_MOVED_TO)
     )
 
 
@@ -123,8 +143,20 @@ def _headline(result: WithdrawalAssessment, text: str) -> str:
     return f"withdraw/case_{case}"
 
 
+# "那给我妈用呢": letting a relative use the money is family sharing, not a withdrawal.
+_RELATIVE_USE = re.compile(
+    r"给(?:我|俺)?(?:的)?(?:妈|爸|父母|爸妈|老人|家人|孩子|儿子|女儿|老婆|老公|爱人|媳妇|"
+    r"丈夫|妻子|爷爷|奶奶|外公|外婆|亲属|家里人|子女|父亲|母亲)[^，。？?！!]{0,6}?用"
+)
+
+
 async def handle(turn: Turn) -> Reply:
     """The verdict for the user's situation, its conditions, then how and with what to apply."""
+    # A follow-up arrives read with the question before it ("…能取出来吗 那给我妈用呢"):
+    # its own words are the last ones.
+    own = turn.text.split()[-1] if turn.text.split() else turn.text
+    if _RELATIVE_USE.search(own) and not any(w in own for w in _TAKE_OUT):
+        return family_share.answer(turn, resident=turn.slots.scheme == "resident")
     if turn.slots.scheme == "resident":
         return _resident()
     insured, residence = _places(turn)
@@ -272,6 +304,24 @@ INTENT = Intent(
         "取": 1.5,
         "套出来": 4.0,
         "套": 1.5,
+        # 提 as a verb of its own (jieba decides: not in 提醒, 提前, 提交): 支付宝能提医保余额吗.
+        "提": 2.5,
+        "提到微信": 3.5,
+        "提到支付宝": 3.5,
+        "提到银行卡": 3.5,
+        "提到卡": 3.0,
+        "提余额": 3.5,
+        "取余额": 3.5,
+        # 提 in a word that asks nothing of the account (also spares asking jieba about it).
+        "提个": 0.0,
+        "提意见": 0.0,
+        "提建议": 0.0,
+        "提交": 0.0,
+        "提出": 0.0,
+        "提供": 0.0,
+        "提示": 0.0,
+        "提高": 0.0,
+        "提问": 0.0,
     },
     examples=(
         "医保个人账户的钱能不能拿出来",

@@ -222,14 +222,14 @@ def test_loader_rejects_invalid_json_and_reads_files(tmp_path: Path) -> None:
 BACK_PAYMENT = [
     # (city, months, base, low, high, basis, provenance kinds)
     ("深圳市", 4, None, "3200", "3840", "8000元 × 4个月 × 10%–12%", {"city", "national"}),
-    (None, 2, D("5000"), "1000", "1200", "5000元 × 2个月 × 10%–12%", {"national"}),
+    (None, 2, D("5000"), "1000", "1200", "5000元 × 2个月 × 10%–12%，基数是你给的", {"national"}),
     (
         "深圳市",
         1,
         D("10000.50"),
         "1000.05",
         "1200.06",
-        "10000.5元 × 1个月 × 10%–12%",
+        "10000.5元 × 1个月 × 10%–12%，基数是你给的",
         {"national"},
     ),
     ("test", 3, None, "1440", "1440", "6000元 × 3个月 × 8%", {"city"}),
@@ -371,11 +371,11 @@ def test_resumption_national(
 # fmt: off
 NANJING_RESIDENTS = [
     # (payment date, cover year, waiting days, resume_from, key present)
-    ("2026-02-10", None, (0, 0), "2026-03-01", K.RESUME_MONTH_AFTER_PAYMENT),
-    ("2026-02-28", 2026, (0, 0), "2026-03-01", K.RESUME_MONTH_AFTER_PAYMENT),
+    # No wait: covered from the payment day itself, not from the month after.
+    ("2026-02-10", None, (0, 0), "2026-02-10", K.CITY_RESIDENT_DEADLINE),
+    ("2026-02-28", 2026, (0, 0), "2026-02-28", K.CITY_RESIDENT_DEADLINE),
     ("2026-03-01", None, (60, 60), "2026-04-30", K.CITY_RESIDENT_DEADLINE),
     ("2026-05-10", None, (60, 60), "2026-07-09", K.CITY_RESIDENT_DEADLINE),
-    ("2025-12-20", 2026, (0, 0), "2026-01-01", K.RESUME_MONTH_AFTER_PAYMENT),
     (None, None, (0, 60), None, K.PAYMENT_DATE_NEEDED),
 ]
 # fmt: on
@@ -409,9 +409,12 @@ RESIDENT_LATE = [
     ("2026-11-25", ("2027-04-01", "2027-04-30"), "2027-03-01", True, (60, 60),
      ("2027-05-31", "2027-06-29")),
     ("2026-11-25", ("2027-02-01", "2027-02-28"), "2027-03-01", True, (0, 0),
-     ("2027-03-01", "2027-03-01")),
+     ("2027-02-01", "2027-02-28")),
     ("2026-11-25", ("2027-02-15", "2027-03-15"), "2027-03-01", True, (0, 60),
-     ("2027-03-01", "2027-05-14")),
+     ("2027-02-15", "2027-05-14")),
+    # December: next year's premium inside its collection period, on time (no wait).
+    ("2026-11-25", ("2026-12-01", "2026-12-31"), "2027-03-01", True, (0, 0),
+     ("2027-01-01", "2027-01-01")),
 ]
 # fmt: on
 

@@ -115,7 +115,7 @@ async def test_transfer_into_2027_says_the_calendar_is_estimated(bot: Pipeline) 
     answer = await ask(bot, "医保转移申请了要多久", today=applied)
     timeline = transfer_timeline(applied, kind=TransferKind.CROSS_PROVINCE, origin=None)
     assert timeline.calendar_fallback
-    assert "2027年的节假日安排还没公布" in answer.text
+    assert "2027年的放假安排还没公布" in answer.text
 
 
 async def test_nanjing_origin_uses_its_own_balance_timing(bot: Pipeline) -> None:
@@ -125,6 +125,8 @@ async def test_nanjing_origin_uses_its_own_balance_timing(bot: Pipeline) -> None
 
 async def test_subscribe_confirms_exact_dates_and_lists_them(bot: Pipeline) -> None:
     answer = await ask(bot, "居民医保缴费截止前提醒我")
+    assert answer.asks == "city"  # the deadline is the city's: asked once, then set
+    answer = await ask(bot, "广州")
     deadline = next_deadline(TODAY, city=None)
     assert fmt_date(deadline.due) in answer.text
     for days in (7, 1):
@@ -148,7 +150,7 @@ async def test_monthly_and_transfer_reminders_then_cancel(bot: Pipeline) -> None
 
 
 async def test_unsubscribe_forgets_reminders(bot: Pipeline) -> None:
-    await ask(bot, "居民医保缴费截止前提醒我")
+    assert "已记下" in (await ask(bot, "广州居民医保缴费截止前提醒我")).text
     await bot.forget("u")
     assert "还没有设置提醒" in (await ask(bot, "我的提醒")).text
 

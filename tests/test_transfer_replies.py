@@ -239,3 +239,30 @@ async def test_a_city_answering_after_leaving_words_is_the_origin(bot: Pipeline)
     await ask(bot, "我想把医保转走", user="leave")
     answer = await ask(bot, "福州", user="leave")
     assert "从福州市转出" in answer.text and "转到福州市" not in answer.text
+
+
+# --- qa3 #5: an application still ahead, or a date read as last year's ---------------------
+
+
+async def test_a_planned_application_day_is_where_the_count_starts(bot: Pipeline) -> None:
+    monday = TODAY + timedelta(days=(7 - TODAY.weekday()) % 7 or 7)  # 下周一
+    answer = await ask(bot, "我下周一申请医保转移，福州转北京，多久能办完")
+    timeline = transfer_timeline(monday, kind=CROSS, origin=CITIES.city("福州市"))
+    assert f"{fmt_date(monday)}申请" in answer.text
+    assert f"全流程约{fmt_date(timeline.process_done_by)}前办完" in answer.text
+    assert "按今天申请" not in answer.text
+
+
+async def test_a_past_tense_date_still_ahead_this_year_is_named_as_last_years(
+    bot: Pipeline,
+) -> None:
+    answer = await ask(bot, "我12月1号申请的医保转移，从南京转到合肥，到哪一步了")
+    last_year = date(TODAY.year - 1, 12, 1)
+    assert answer.text.startswith("（12月1日今年还没到")
+    assert f"按{fmt_date(last_year)}申请算" in answer.text
+
+
+async def test_a_day_this_month_is_not_named_as_assumed(bot: Pipeline) -> None:
+    answer = await ask(bot, "我3号申请的转移，从南京转到合肥，怎么还没到")
+    assert "今年还没到" not in answer.text
+    assert f"按{fmt_date(date(2026, 11, 3))}申请算" in answer.text

@@ -21,10 +21,13 @@ from .benefits import CapEstimate, reimbursement_cap
 from .common import (
     SHANGHAI,
     ExplanationKey,
+    ForUsers,
     LapseCause,
     PolicyResult,
     add_months,
+    for_users,
     is_estimate,
+    public_source,
     shanghai_date,
 )
 from .deadlines import (
@@ -32,13 +35,16 @@ from .deadlines import (
     Deadline,
     DeadlineKind,
     NewbornEnrolment,
+    ResidentPaymentStatus,
+    ResidentPhase,
     newborn_enrolment,
     next_deadline,
     next_monthly_due,
     resident_collection_period,
+    resident_payment_status,
 )
 from .lapse import LapseBucket, Resumption, benefit_resumption, lapse_bucket
-from .money import MoneyRange, fmt_money, fmt_number, fmt_rate, round_money
+from .money import MoneyRange, fmt_money, fmt_number, fmt_rate, fmt_yuan, round_money
 from .payment import (
     AccountCredit,
     BackPayment,
@@ -87,6 +93,7 @@ __all__ = [
     "Eligibility",
     "ExplanationKey",
     "FeeApplies",
+    "ForUsers",
     "LapseBucket",
     "LapseCause",
     "LateFee",
@@ -100,6 +107,8 @@ __all__ = [
     "Provenance",
     "ProvincePolicy",
     "RateRange",
+    "ResidentPaymentStatus",
+    "ResidentPhase",
     "Resumption",
     "Scheme",
     "Sex",
@@ -121,6 +130,8 @@ __all__ = [
     "fmt_money",
     "fmt_number",
     "fmt_rate",
+    "fmt_yuan",
+    "for_users",
     "is_estimate",
     "lapse_bucket",
     "late_fee",
@@ -128,8 +139,10 @@ __all__ = [
     "newborn_enrolment",
     "next_deadline",
     "next_monthly_due",
+    "public_source",
     "reimbursement_cap",
     "resident_collection_period",
+    "resident_payment_status",
     "round_money",
     "shanghai_date",
     "transfer_kind",

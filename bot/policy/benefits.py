@@ -8,7 +8,7 @@ from decimal import Decimal
 from region_data.city_policy import CapTier, CityPolicy, Provenance, Scheme
 
 from . import national as nat
-from .money import fmt_number
+from .money import fmt_yuan
 
 __all__ = ["CapEstimate", "CapInputs", "reimbursement_cap"]
 
@@ -51,7 +51,7 @@ def reimbursement_cap(
     if len(chosen) == 1:
         tier = chosen[0]
         about = "约" if tier.approximate else ""
-        basis = f"当地年度最高支付限额{about}{fmt_number(tier.amount.value)}元"
+        basis = f"当地年度最高支付限额{about}{fmt_yuan(tier.amount.value)}"
         one = (tier.amount.provenance,)
         return CapEstimate(inputs, tier.amount.value, tier.approximate, (tier,), None, basis, one)
     # Months unknown, or the sources give no band for them: list what the city publishes.
@@ -64,8 +64,8 @@ def _national_cap(inputs: CapInputs, scheme: Scheme) -> CapEstimate:
     example = nat.RESIDENT_CAP_EXAMPLE if scheme is Scheme.RESIDENT else nat.EMPLOYEE_CAP_EXAMPLE
     extra = nat.CRITICAL_ILLNESS_CAP_EXAMPLE
     basis = (
-        f"常见年度最高支付限额约{fmt_number(example.value)}元，"
-        f"加大病保险可达约{fmt_number(extra.value)}元，各地不同"
+        f"常见年度最高支付限额约{fmt_yuan(example.value)}，"
+        f"加大病保险可达约{fmt_yuan(extra.value)}，各地不同"
     )
     prov = (example.provenance, extra.provenance)
     return CapEstimate(inputs, example.value, True, (), extra.value, basis, prov)

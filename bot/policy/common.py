@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import calendar
+import re
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Protocol
@@ -13,11 +15,15 @@ from region_data.city_policy import Provenance
 __all__ = [
     "SHANGHAI",
     "ExplanationKey",
+    "ForUsers",
     "LapseCause",
     "PolicyResult",
     "add_months",
     "first_of_next_month",
+    "for_users",
     "is_estimate",
+    "public_provenance",
+    "public_source",
     "shanghai_date",
 ]
 
@@ -70,6 +76,7 @@ class ExplanationKey(StrEnum):
     RESIDENT_WINDOW_WAIT = "resident_window_wait"
     RESIDENT_NEXT_PERIOD = "resident_next_period"
     CITY_RESIDENT_DEADLINE = "city_resident_deadline"
+    RESIDENT_PAID_ON_TIME = "resident_paid_on_time"
     PAYMENT_DATE_NEEDED = "payment_date_needed"
     # money
     NEED_BASE = "need_base"
@@ -123,3 +130,39 @@ def add_months(day: date, months: int) -> date:
 def first_of_next_month(day: date) -> date:
     """1st of the month after ``day``; benefits restart from there after a back-payment."""
     return add_months(day.replace(day=1), 1)
+
+
+# --- what a user may be shown of a source ----------------------------------------------------
+
+# Bookkeeping for maintainers, not for users: "policy-facts §10 (002)" names a section of our own
+# notes (the article behind it is 002), and "资料未注明年份…" explains how ``as_of`` was chosen.
+_FACTS_SECTION = re.compile(r"policy-facts\s*§\s*[0-9]+\s*(?:\((?P<files>[^)]*)\))?")
+_BOOKKEEPING_NOTE = re.compile(r"（资料未注明年份[^）]*）")
+
+
+def public_source(source: str) -> str:
+    """A source as users see it: the article numbers ("资料002"), never our notes' sections."""
+    parts: list[str] = []
+    for piece in re.split(r"[;；]", source):
+        match = _FACTS_SECTION.search(piece)
+        text = (match.group("files") or "") if match else piece
+        parts.extend(p.strip() for p in text.split(",") if p.strip())
+    return ", ".join(dict.fromkeys(parts))
+
+
+def public_provenance(item: Provenance) -> Provenance:
+    """``item`` with its source and note cleaned of maintainers' bookkeeping."""
+    note = _BOOKKEEPING_NOTE.sub("", item.note)
+    return replace(item, source=public_source(item.source) or item.source, note=note)
+
+
+@dataclass(frozen=True, slots=True)
+class ForUsers:
+    """A policy result's basis and provenance as a reply may show them."""
+
+    basis: str
+    provenance: tuple[Provenance, ...]
+
+
+def for_users(result: PolicyResult) -> ForUsers:
+    return ForUsers(result.basis, tuple(public_provenance(p) for p in result.provenance))

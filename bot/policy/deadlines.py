@@ -29,10 +29,13 @@ __all__ = [
     "DeadlineKind",
     "NewbornEnrolment",
     "NewbornInputs",
+    "ResidentPaymentStatus",
+    "ResidentPhase",
     "newborn_enrolment",
     "next_deadline",
     "next_monthly_due",
     "resident_collection_period",
+    "resident_payment_status",
 ]
 
 T = TypeVar("T")
@@ -160,6 +163,87 @@ def _period_basis(cover_year: int, opens: date, opens_by: date, closes: date) ->
         f"{opens:%Y-%m-%d}" if opens == opens_by else f"{opens:%Y-%m-%d}至{opens_by:%Y-%m-%d}间"
     )
     return f"{cover_year}年度居民医保：{start}开始缴费，{closes:%Y-%m-%d}截止"
+
+
+# --- where today falls in the residents' payment year ----------------------------------------
+
+
+class ResidentPhase(StrEnum):
+    """Whether a residents' collection period is running today."""
+
+    OPEN = "open"  # paying now is paying on time, for ``cover_year``: no waiting period
+    CLOSED = "closed"  # the period for ``closed_year`` has ended; the next one is ahead
+
+
+@dataclass(frozen=True, slots=True)
+class ResidentPaymentStatus:
+    """Today against the residents' collection periods (city, else province, else national).
+
+    OPEN: a payment today is for ``cover_year`` and covers it from its first day, without a
+    waiting period. CLOSED: the period for ``closed_year`` ended on ``closed_on``; whoever missed
+    it can only use a back-payment window (with a wait) where the place opens one, and the
+    period for ``cover_year`` is still ahead (``period``).
+    """
+
+    inputs: DeadlineInputs
+    phase: ResidentPhase
+    cover_year: int
+    period: CollectionPeriod
+    days_left: int | None  # OPEN: days until ``period.closes_on``
+    opening_uncertain: bool  # OPEN only under the estimate: some places open a month later
+    closed_year: int | None  # CLOSED: the cover year whose period has ended
+    closed_on: date | None
+    basis: str
+    provenance: tuple[Provenance, ...]
+
+
+def resident_payment_status(
+    today: date, *, city: CityPolicy | None, province: ProvincePolicy | None = None
+) -> ResidentPaymentStatus:
+    """Is a residents' collection period open today, and for which cover year?"""
+    inputs = DeadlineInputs(
+        today, city.name if city else None, province=province.name if province else None
+    )
+    periods = [
+        resident_collection_period(year, city=city, province=province)
+        for year in (today.year, today.year + 1, today.year + 2)
+    ]
+    running = next((p for p in periods if p.opens_on <= today <= p.closes_on), None)
+    if running is not None:
+        year = running.inputs.cover_year
+        left = (running.closes_on - today).days
+        return ResidentPaymentStatus(
+            inputs=inputs,
+            phase=ResidentPhase.OPEN,
+            cover_year=year,
+            period=running,
+            days_left=left,
+            opening_uncertain=today < running.opens_by,
+            closed_year=None,
+            closed_on=None,
+            basis=(
+                f"{year}年度居民医保集中缴费{running.closes_on:%Y-%m-%d}截止，"
+                f"期内缴费{year}年1月1日起享受待遇，无等待期"
+            ),
+            provenance=running.provenance,
+        )
+    ahead = next(p for p in periods if p.opens_on > today)
+    closed = resident_collection_period(ahead.inputs.cover_year - 1, city=city, province=province)
+    return ResidentPaymentStatus(
+        inputs=inputs,
+        phase=ResidentPhase.CLOSED,
+        cover_year=ahead.inputs.cover_year,
+        period=ahead,
+        days_left=None,
+        opening_uncertain=False,
+        closed_year=closed.inputs.cover_year,
+        closed_on=closed.closes_on,
+        basis=(
+            f"{closed.inputs.cover_year}年度集中缴费{closed.closes_on:%Y-%m-%d}已截止；"
+            f"{ahead.basis}"
+        ),
+        provenance=tuple(dict.fromkeys((*closed.provenance, *ahead.provenance))),
+    )
 
 
 # --- next deadline ---------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from region_data.city_policy import CityPolicy, Provenance, ResidentLateRule, Sc
 from . import national as nat
 from .common import ExplanationKey as K
 from .common import LapseCause, add_months, first_of_next_month
+from .deadlines import ResidentPhase, resident_payment_status
 
 __all__ = [
     "LapseBucket",
@@ -77,6 +78,27 @@ class _Rule:
     provenance: tuple[Provenance, ...]
     basis: str
     waiting_days: tuple[int, int] | None = None
+    # Cover starts on the payment day itself (never before ``cover_from``), not the month after:
+    # a residents' payment without a waiting period.
+    cover_from: date | None = None
+
+
+def on_time_cover_year(paid: date, city: CityPolicy | None) -> int | None:
+    """The residents' cover year a payment on ``paid`` pays on time for (inside a collection
+    period: a December payment is next year's premium, covered from 1 January, no wait), or
+    None when no collection period is running that day."""
+    status = resident_payment_status(paid, city=city)
+    return status.cover_year if status.phase is ResidentPhase.OPEN else None
+
+
+def _on_time_rule(cover_year: int) -> _Rule:
+    return _Rule(
+        (0, 0),
+        (K.RESIDENT_PAID_ON_TIME,),
+        (nat.RESIDENT_COLLECTION.provenance,),
+        f"集中缴费期内按时缴纳{cover_year}年度保费，{cover_year}年1月1日起享受待遇，无等待期",
+        cover_from=date(cover_year, 1, 1),
+    )
 
 
 def benefit_resumption(
@@ -96,8 +118,15 @@ def benefit_resumption(
     bucket = lapse_bucket(lapse_months)
     employer = cause is LapseCause.EMPLOYER and scheme is Scheme.EMPLOYEE
     late = city.resident_late_payment if city and scheme is Scheme.RESIDENT else None
+    on_time = (
+        on_time_cover_year(payment_date, city)
+        if scheme is Scheme.RESIDENT and payment_date is not None
+        else None
+    )
     if employer:
         rule = _EMPLOYER_RULE
+    elif on_time is not None and cover_year in (None, on_time):
+        rule = _on_time_rule(on_time)
     elif late:
         rule = _city_resident_rule(late, payment_date, cover_year)
     else:
@@ -184,13 +213,24 @@ def _city_resident_rule(
     )
     days = 0 if payment_date < deadline else rule.waiting_days
     if days == 0:
-        keys = (*keys, K.RESUME_MONTH_AFTER_PAYMENT)
+        # No wait: covered from the payment day (from 1 January when paid before the year).
+        return _Rule(
+            (0, 0),
+            keys,
+            (late.provenance,),
+            basis,
+            (0, 0),
+            cover_from=date(deadline.year, 1, 1),
+        )
     return _Rule((0, 0), keys, (late.provenance,), basis, (days, days))
 
 
 def _resume_dates(rule: _Rule, paid: date | None) -> tuple[date | None, date | None]:
     if paid is None:
         return None, None
+    if rule.cover_from is not None:
+        start = max(paid, rule.cover_from)
+        return start, start
     start = first_of_next_month(paid)
     low, high = rule.waiting_months
     if rule.waiting_days is not None:
@@ -255,6 +295,9 @@ class ResidentLatePayment:
     # passed) the coming one; empty for the national practice.
     cases: tuple[ResidentLateCase, ...]
     paid_wait_days: tuple[int, int] | None  # city rule and a planned payment: its wait
+    # A planned payment wholly inside a running collection period: the cover year it pays on
+    # time (no waiting period, covered from that year's 1 January); None otherwise.
+    on_time_cover_year: int | None
     resume_from: date | None  # with a planned payment: earliest day benefits resume
     resume_by: date | None  # latest, for the end of the planned period
     basis: str
@@ -278,12 +321,34 @@ def resident_late_payment(
     inputs = ResidentLatePaymentInputs(today, city.name if city else None, paid_from, paid_to)
     late = city.resident_late_payment if city else None
     if late is not None:
-        return _city_late_payment(inputs, late)
-    return _national_late_payment(inputs)
+        return _city_late_payment(inputs, late, city)
+    return _national_late_payment(inputs, city)
+
+
+def _planned_rule(
+    paid: date, city: CityPolicy | None, late: Sourced[ResidentLateRule] | None
+) -> _Rule:
+    """The rule a planned residents' payment on ``paid`` falls under: on time inside a
+    collection period, else the city's late rule, else the national back-payment wait."""
+    on_time = on_time_cover_year(paid, city)
+    if on_time is not None:
+        return _on_time_rule(on_time)
+    if late is not None:
+        return _city_resident_rule(late, paid, None)
+    return _from_months(nat.RESIDENT_LATE_WAIT_MONTHS, (K.RESIDENT_WINDOW_WAIT,))
+
+
+def _on_time_both(inputs: ResidentLatePaymentInputs, city: CityPolicy | None) -> int | None:
+    if inputs.paid_from is None or inputs.paid_to is None:
+        return None
+    first = on_time_cover_year(inputs.paid_from, city)
+    return (
+        first if first is not None and first == on_time_cover_year(inputs.paid_to, city) else None
+    )
 
 
 def _city_late_payment(
-    inputs: ResidentLatePaymentInputs, late: Sourced[ResidentLateRule]
+    inputs: ResidentLatePaymentInputs, late: Sourced[ResidentLateRule], city: CityPolicy | None
 ) -> ResidentLatePayment:
     rule, today = late.value, inputs.today
     this_year = date(today.year, rule.before_month, 1)
@@ -294,8 +359,8 @@ def _city_late_payment(
     resume: tuple[date | None, date | None] = (None, None)
     if inputs.paid_from is not None and inputs.paid_to is not None:
         # A payment is for the cover year it falls in, as in benefit_resumption.
-        first = _city_resident_rule(late, inputs.paid_from, None)
-        last = _city_resident_rule(late, inputs.paid_to, None)
+        first = _planned_rule(inputs.paid_from, city, late)
+        last = _planned_rule(inputs.paid_to, city, late)
         days = (first.waiting_days or (0, 0))[0], (last.waiting_days or (0, 0))[1]
         wait_days = days
         resume = _resume_dates(first, inputs.paid_from)[0], _resume_dates(last, inputs.paid_to)[1]
@@ -313,6 +378,7 @@ def _city_late_payment(
         example_window=None,
         cases=tuple(cases),
         paid_wait_days=wait_days,
+        on_time_cover_year=_on_time_both(inputs, city),
         resume_from=resume[0],
         resume_by=resume[1],
         basis=(
@@ -329,10 +395,10 @@ def _late_case(cover_year: int, today: date, late: Sourced[ResidentLateRule]) ->
     wait = 0 if today < before else rule.waiting_days
     head = f"{cover_year}年度：{before.year}年{before.month}月1日前补缴无等待期"
     if wait:
-        now = f"，{today:%Y-%m-%d}已过此日，现在补缴从补缴之日起等待{wait}天"
+        now = f"，已过，现在补缴等待{wait}天"
     else:
         left = (before - today).days
-        now = f"（按{today:%Y-%m-%d}算还有{left}天），之后补缴等待{rule.waiting_days}天"
+        now = f"（还有{left}天），之后补缴等待{rule.waiting_days}天"
     return ResidentLateCase(
         cover_year=cover_year,
         no_wait_before=before,
@@ -350,7 +416,9 @@ def _next_window_year(today: date, window: tuple[date, date]) -> int:
     return today.year if (end.month, end.day) >= (today.month, today.day) else today.year + 1
 
 
-def _national_late_payment(inputs: ResidentLatePaymentInputs) -> ResidentLatePayment:
+def _national_late_payment(
+    inputs: ResidentLatePaymentInputs, city: CityPolicy | None
+) -> ResidentLatePayment:
     wait = nat.RESIDENT_LATE_WAIT_MONTHS
     # The latest published window is the example; it is never moved to another year.
     example_year = max(nat.RESIDENT_BACK_PAYMENT_WINDOWS)
@@ -358,7 +426,9 @@ def _national_late_payment(inputs: ResidentLatePaymentInputs) -> ResidentLatePay
     rule = _from_months(wait, (K.RESIDENT_WINDOW_WAIT,))
     resume: tuple[date | None, date | None] = (None, None)
     if inputs.paid_from is not None and inputs.paid_to is not None:
-        resume = _resume_dates(rule, inputs.paid_from)[0], _resume_dates(rule, inputs.paid_to)[1]
+        first = _planned_rule(inputs.paid_from, city, None)
+        last = _planned_rule(inputs.paid_to, city, None)
+        resume = _resume_dates(first, inputs.paid_from)[0], _resume_dates(last, inputs.paid_to)[1]
     start, end = window.value
     return ResidentLatePayment(
         inputs=inputs,
@@ -371,6 +441,7 @@ def _national_late_payment(inputs: ResidentLatePaymentInputs) -> ResidentLatePay
         example_window=window.value,
         cases=(),
         paid_wait_days=None,
+        on_time_cover_year=_on_time_both(inputs, city),
         resume_from=resume[0],
         resume_by=resume[1],
         # The published window is a dated source ("据资料…"), not this year's window.

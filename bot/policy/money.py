@@ -31,6 +31,13 @@ def fmt_money(value: Decimal) -> str:
     return f"{round_money(value):f}元"
 
 
+def fmt_yuan(value: Decimal) -> str:
+    """Large round sums the way people say them: '50万元', '35万元'; others '3200元'."""
+    if value >= 10000 and value % 1000 == 0:
+        return f"{fmt_number(value / 10000)}万元"
+    return f"{fmt_number(value)}元"
+
+
 def fmt_number(value: Decimal | int) -> str:
     """A plain number without trailing zeros or exponent: 8000, 0.5."""
     if isinstance(value, int):

@@ -129,7 +129,7 @@ FOLLOW_UP_MONTHS = _default(1, "001", 2025, "申请后约1个月查询转移结�
 CALENDAR_FALLBACK = national(
     "chinese_calendar",
     "未公布年份",
-    "该年节假日安排尚未公布，只按周末估算工作日，实际可能因法定节假日顺延",
+    "该年放假安排尚未公布，按周末和法定节假日估算工作日，调休和连休未计入，实际可能顺延",
 )
 CROSS_PROVINCE_BALANCE = national(
     "000, 001",

@@ -55,6 +55,16 @@ def _base(
     return (wage.value, wage.provenance) if wage else (None, None)
 
 
+def _base_text(value: Decimal | None) -> str:
+    return "缴费基数" if value is None else f"{fmt_number(value)}元"
+
+
+def _given(base: Decimal | None) -> str:
+    """A base the user gave is said to be theirs: neither the city's figure nor a national
+    default (kept after the formula, so a group reply that hides the amount still reads)."""
+    return "，基数是你给的" if base is not None else ""
+
+
 def _known(*items: Provenance | None) -> tuple[Provenance, ...]:
     return tuple(p for p in items if p is not None)
 
@@ -100,13 +110,12 @@ def back_payment(
         amount = MoneyRange(total * rate.low, total * rate.high)
         if base is None:
             notes.append(K.BASE_FROM_CITY_WAGE)
-    base_text = "缴费基数" if base_value is None else f"{fmt_number(base_value)}元"
     return BackPayment(
         inputs=BackPaymentInputs(months, base, city.name if city else None),
         base=base_value,
         rate=rate,
         amount=amount,
-        basis=f"{base_text} × {months}个月 × {fmt_rate(rate)}",
+        basis=f"{_base_text(base_value)} × {months}个月 × {fmt_rate(rate)}{_given(base)}",
         notes=tuple(notes),
         provenance=_known(base_source, rate_fig.provenance),
     )
@@ -327,7 +336,7 @@ def contribution_years_shortfall(
             notes.append(K.BASE_FROM_CITY_WAGE)
     notes.append(K.YEARS_ENOUGH if short[1] == 0 else K.PAY_UP_IN_ONE_GO)
     years_text = "–".join(dict.fromkeys(fmt_number(y) for y in short))
-    base_text = "缴费基数" if base_value is None else f"{fmt_number(base_value)}元"
+    base_text = _base_text(base_value)
     common = _against_common_rule(paid, sex) if city is None or city.required_years is None else ()
     common_source = COMMON_CITY_REQUIRED_YEARS.provenance if common else None
     return YearsShortfall(
@@ -336,7 +345,7 @@ def contribution_years_shortfall(
         min_actual_years=min_actual,
         years_short=short,
         cost=cost,
-        basis=f"{years_text}年 × 12个月 × {base_text} × {fmt_rate(rate)}",
+        basis=f"{years_text}年 × 12个月 × {base_text} × {fmt_rate(rate)}{_given(base)}",
         notes=tuple(notes),
         provenance=_known(req_source, base_source, rate_fig.provenance, common_source),
         common_rule=common,
