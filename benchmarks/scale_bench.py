@@ -1,9 +1,10 @@
 """One run: bare aiohttp (the ceiling), the bot with one worker, then on Redis with one and
 two workers; prints requests/s, latencies and the ratios the issue asks about. Then the same
 two-worker arrangement with a bare handler that burns the bot's CPU per request and shares
-nothing: how far two processes of that weight scale on this machine at all.
+nothing (how far two processes of that weight scale on this machine at all), and with two
+default workers that share nothing but the port (how far the bot scales without Redis).
 
-    .venv/bin/python benchmarks/scale_bench.py [--seconds 10] [--fresh 0.5] [--redis-port 0]
+    .venv/bin/python benchmarks/scale_bench.py [--seconds 10] [--fresh 0.5] [--skip-redis]
 
 Capacity runs are closed-loop wrk (apt-get install wrk; 1 thread, 32 connections) POSTing
 signed plain-mode text messages: held-out questions, ``--fresh`` of them prefixed with a city
@@ -22,6 +23,7 @@ import json
 import os
 import random
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -70,6 +72,22 @@ BARE = textwrap.dedent(
                 reuse_port=workers > 1 or None)
     """
 )
+
+
+def shared_nothing(work: Path, processes: int) -> list[str]:
+    """A shell command running ``processes`` default single workers on one port (SO_REUSEPORT),
+    each with its own data directory, so they share nothing but the port."""
+    one = (
+        f"{shlex.quote(sys.executable)} -c 'import sys; from bot.serve import _serve_one; "
+        "from bot.settings import Settings; "
+        "sys.exit(_serve_one(Settings.from_env(), sys.stdout, reuse_port=True))'"
+    )
+    runs = []
+    for i in range(processes):
+        data = work / f"alone{processes}-{i}"
+        data.mkdir(parents=True, exist_ok=True)
+        runs.append(f"BOT_DATA_DIR={shlex.quote(str(data))} {one} &")
+    return ["sh", "-c", " ".join(runs) + " wait"]
 
 
 def free_port() -> int:
@@ -371,6 +389,17 @@ def main() -> int:
                     bare_lua, args.seconds, pin, "1" if pin else None,
                 )  # fmt: skip
 
+        # The bot's own scale-out without sharing anything: N default workers (each its own
+        # SQLite file, in-process state) on one port, arranged as redis-1 and redis-2. What
+        # Redis costs two workers is the gap between these rows and the Redis ones.
+        for workers, pin in ((1, "0"), (2, None)):
+            port = free_port()
+            env = {**base_env, "PORT": str(port)}
+            results[f"alone-{workers}"] = measure(
+                f"bot alone, {workers} process(es)", shared_nothing(work, workers), env, port,
+                lua, args.seconds, pin, "1" if pin else None,
+            )  # fmt: skip
+
         port = free_port()
         env = {**base_env, "BOT_DATA_DIR": str(work / "half"), "PORT": str(port)}
         rate = results["bot-1"]["rps"] / 2
@@ -399,6 +428,11 @@ def main() -> int:
         sys.stdout.write(
             "this machine's ceiling for that ratio (two / one spinning bare process): "
             f"{results['spin-2']['rps'] / results['spin-1']['rps']:.2f}×\n"
+        )
+    if "alone-1" in results and "alone-2" in results:
+        sys.stdout.write(
+            "two / one default worker sharing nothing: "
+            f"{results['alone-2']['rps'] / results['alone-1']['rps']:.2f}×\n"
         )
     sys.stdout.write(f"one worker / bare: {results['bot-1']['rps'] / ceiling:.2f}\n")
     return 0
