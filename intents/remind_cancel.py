@@ -1,7 +1,8 @@
 """Stopping reminders."""
 
 from bot.dialog.types import Part, Reply, Turn
-from bot.reminders import cancel_subscriptions, list_subscriptions
+from bot.reminders import Subscription, cancel_subscriptions, list_subscriptions
+from bot.reminders.records import MONTHLY_KIND
 from intents.base import Intent
 
 _ALL = ("全部", "所有", "都取消", "全取消", "统统", "都不要", "都删")
@@ -15,7 +16,10 @@ async def handle(turn: Turn) -> Reply:
     if not subs:
         return Reply(answer=(Part("remind_cancel/none"),))
     number = _number(turn)
-    if number is None and (len(subs) == 1 or any(w in turn.text for w in _ALL)):
+    if number is None and len(subs) > 1:
+        number = _monthly_number(turn, subs)
+    said = turn.understanding.text
+    if number is None and (len(subs) == 1 or any(w in said for w in _ALL)):
         gone = await cancel_subscriptions(turn.storage, turn.user, None)
         if len(gone) == 1:
             return Reply(answer=(Part("remind_cancel/cancelled", {"titles": gone[0].title}),))
@@ -44,19 +48,34 @@ _ORDINALS = {
 
 
 def _number(turn: Turn) -> int | None:
-    """ "取消2", "取消第二个", "第3个不要了"."""
+    """ "取消2", "取消第二个", "第3个不要了"; not the day in "取消每月20号的提醒"."""
     if turn.entities.number_choice is not None:
         return turn.entities.number_choice
-    text = turn.text
+    text = turn.understanding.text  # this message's own words, not the one it follows
     for i, ch in enumerate(text):
         if ch.isdigit():
             j = i
             while j < len(text) and text[j].isdigit():
                 j += 1
+            if text[j : j + 1] in _DATE_UNITS:
+                return None  # a day or a date names the reminder, not its number
             return int(text[i:j])
         if ch == "第" and i + 1 < len(text) and text[i + 1] in _ORDINALS:
             return _ORDINALS[text[i + 1]]
     return None
+
+
+_DATE_UNITS = frozenset("号日天月年")
+_MONTHLY_WORDS = ("每月", "每个月", "按月", "灵活就业")
+
+
+def _monthly_number(turn: Turn, subs: list[Subscription]) -> int | None:
+    """The listed number of the monthly reminder when the message names it ("取消每月的提醒",
+    "取消每月20号的提醒"); the records keep one monthly reminder per user."""
+    said = turn.understanding.text
+    if not any(w in said for w in _MONTHLY_WORDS):
+        return None
+    return next((n for n, s in enumerate(subs, start=1) if s.kind == MONTHLY_KIND), None)
 
 
 INTENT = Intent(

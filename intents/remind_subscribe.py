@@ -1,11 +1,12 @@
 """Setting up a payment-deadline reminder (and listing existing ones)."""
 
 import dataclasses
+import re
 from datetime import date, timedelta
 
 from bot.dialog.figures import figure, fmt_date
 from bot.dialog.types import Figure, Part, Reply, Turn
-from bot.nlu.entities import Entities, extract
+from bot.nlu.entities import Entities, cn_to_number, extract
 from bot.policy import (
     add_working_days,
     next_deadline,
@@ -14,7 +15,7 @@ from bot.policy import (
 )
 from bot.reminders import add_subscription, list_subscriptions
 from bot.reminders.channels import TargetKind, has_route, parse_target
-from bot.reminders.records import MONTHLY_KIND, Subscription
+from bot.reminders.records import MONTHLY_KIND, Subscription, update_subscription
 from intents.base import Intent
 from region_data.city_policy import CityPolicy, ProvincePolicy
 
@@ -27,11 +28,17 @@ MAX_AHEAD_DAYS = 366
 
 
 async def handle(turn: Turn) -> Reply:
-    """Set up a reminder with exact dates, or list the ones already set."""
+    """Set up a reminder with exact dates, change one already set, or list them."""
     if turn.storage is None:
         return Reply(answer=(Part("common/fallback"),))
-    if any(w in turn.text for w in ("我的提醒", "哪些提醒", "提醒列表", "查看提醒", "有哪些")):
+    # This message's words only: ``turn.text`` also carries the one before ("我的提醒" and
+    # then "改成当天提醒" is a change, not another listing).
+    said = turn.understanding.text
+    if any(w in said for w in ("我的提醒", "哪些提醒", "提醒列表", "查看提醒", "有哪些")):
         return await list_reply(turn)
+    changed = await _change(turn)
+    if changed is not None:
+        return changed
     s = turn.slots
     city = s.city or ""
     named = _named(turn)
@@ -39,41 +46,65 @@ async def handle(turn: Turn) -> Reply:
     refused = None if transfer else _unusable_date(turn, named)
     if refused is not None:
         return refused
+    # The lead times asked for: in this message, or in the request our question completes.
+    asked_leads = _leads(turn.text if turn.asked else turn.understanding.text)
+    leads = asked_leads or LEAD_DAYS
     # Table figures: the city's own first, the province's where the city has none.
     policy, province = turn.ctx.city(city), turn.ctx.province(s.province)
     own_day = named.day_of_month  # a monthly day the user chose: no rule behind it
+    skipped: date | None = None  # a monthly due day too close for any reminder
+    fixed_day = False  # reminded on the day itself: lead times do not apply
     if transfer:
         applied = s.date if s.date is not None and s.date <= turn.today else turn.today
         result = add_working_days(applied, TRANSFER_FOLLOW_UP_WORKING_DAYS)
         due, title, kind = result.day, render_title("transfer_title", {}), "transfer"
         remind_on = [due]
         figures: tuple[Figure, ...] = ()
+        fixed_day = True
     elif named.dates and named.day_of_month is None and not _monthly(turn, named):
-        # "提醒我12月20日交医保": the user's own day, on that day; no rule to cite.
+        # "提醒我12月20日交医保": the user's own day, on that day unless they asked for
+        # earlier ("提前3天提醒我"); no rule to cite.
         due, kind = named.dates[0], "user_date"
-        title, remind_on, figures = render_title("own_date_title", {}), [due], ()
+        title, figures = render_title("own_date_title", {}), ()
+        if _too_far(asked_leads, MAX_LEAD_DAYS):
+            return _lead_too_far(MAX_LEAD_DAYS)
+        remind_on = _fire_days(due, asked_leads or (0,), turn.today)
     else:
-        if _monthly(turn, named):
+        monthly = _monthly(turn, named)
+        if monthly:
+            if _too_far(asked_leads, MAX_MONTHLY_LEAD_DAYS):
+                return _lead_too_far(MAX_MONTHLY_LEAD_DAYS)
+            # A due day that is today has been dealt with: the reminder is for next month's.
             deadline = next_monthly_due(
-                turn.today, due_day=own_day, city=policy, province=province
+                turn.today + timedelta(days=1), due_day=own_day, city=policy, province=province
             )
-            day = deadline.monthly_day  # the user's day, else the city's or province's
-            title = render_title("monthly_title", {"day": day or "月底"})
-            if day is None:
-                title = title.replace("每月月底日前", "每月月底前")
+            remind_on = _fire_days(deadline.due, leads, turn.today)
+            if not remind_on:  # too close to remind: start with next month's
+                skipped = deadline.due
+                deadline = next_monthly_due(
+                    deadline.due + timedelta(days=1),
+                    due_day=own_day,
+                    city=policy,
+                    province=province,
+                )
+                remind_on = _fire_days(deadline.due, leads, turn.today)
+            title = monthly_title(deadline.monthly_day)
         elif "开始" in turn.text or "开放" in turn.text:
-            return await _collection_start(turn, policy, province, city)
+            return await _collection_start(turn, policy, province, city, bool(asked_leads))
         elif not (city or s.province) and "city" not in turn.asked and await can_push(turn):
             # The yearly deadline is the city's: ask once rather than store a national guess
             # (the menu's 缴费提醒 and topic 7 arrive here with nothing but the request).
+            if asked_leads:  # kept for the answer: it completes this request
+                ask = Part("remind_subscribe/ask_city_lead", {"when": lead_text(asked_leads)})
+                return Reply(answer=(ask,), ask="city")
             return Reply(answer=(Part("remind_subscribe/ask_city"),), ask="city")
         else:
+            if _too_far(asked_leads, MAX_LEAD_DAYS):
+                return _lead_too_far(MAX_LEAD_DAYS)
             deadline = next_deadline(turn.today, city=policy, province=province)
             title = deadline.basis.split("：")[0]
+            remind_on = _fire_days(deadline.due, leads, turn.today)
         due, kind = deadline.due, deadline.kind.value
-        remind_on = [
-            due - timedelta(days=d) for d in LEAD_DAYS if due - timedelta(days=d) >= turn.today
-        ]
         figures = (figure("deadline", "截止日", fmt_date(due), deadline),)
         if own_day is not None and kind == MONTHLY_KIND:
             figures = ()  # the user's own day: no source to cite, nothing estimated
@@ -106,6 +137,7 @@ async def handle(turn: Turn) -> Reply:
         # (the same day again is the same reminder).
         corrected = None
     replaced = corrected or moved
+    stored_leads = () if fixed_day else (leads if kind != "user_date" else asked_leads)
     await add_subscription(
         turn.storage,
         turn.user,
@@ -118,26 +150,32 @@ async def handle(turn: Turn) -> Reply:
         # Kept so the scheduler can roll a monthly reminder over to the next month.
         # The table's day too, so the roll-over keeps it without the table at hand.
         due_day=deadline.monthly_day if monthly else None,
-        lead_days=LEAD_DAYS if monthly else (),
+        lead_days=stored_leads,
         replaces=replaced.id if replaced else None,
     )
     dates = "、".join(fmt_date(d) for d in sorted(remind_on))
     chosen = own_day if monthly else None
     fields = {"title": title, "place_text": place_text, "due": fmt_date(due), "dates": dates}
     if monthly:
-        fields["day"] = f"{deadline.monthly_day}日" if deadline.monthly_day else "月底"
-    return Reply(
-        answer=(
-            Part(_confirm_block(kind, chosen, corrected, moved), fields),
-            delivery_note(turn.user),
-        ),
-        figures=figures,
-        estimate=estimate,
-    )
+        fields["day"] = day_text(deadline.monthly_day)
+    block = _confirm_block(kind, chosen, corrected, moved)
+    if kind == "user_date" and asked_leads and block == "remind_subscribe/confirm_own":
+        block = "remind_subscribe/confirm_own_lead"
+    answer = [Part(block, fields)]
+    if skipped is not None:
+        answer.append(Part("remind_subscribe/skipped_month", {"skipped": fmt_date(skipped)}))
+    if fixed_day and asked_leads:
+        answer.append(Part("remind_subscribe/lead_fixed_note"))
+    answer.append(delivery_note(turn.user))
+    return Reply(answer=tuple(answer), figures=figures, estimate=estimate)
 
 
 async def _collection_start(
-    turn: Turn, policy: CityPolicy | None, province: ProvincePolicy | None, city: str
+    turn: Turn,
+    policy: CityPolicy | None,
+    province: ProvincePolicy | None,
+    city: str,
+    lead_asked: bool = False,
 ) -> Reply:
     """Remind when the next residents' collection period opens (on the day it usually opens;
     with a national estimate, at both ends of the usual opening range)."""
@@ -169,14 +207,11 @@ async def _collection_start(
         turn.today,
     )
     dates = "、".join(fmt_date(d) for d in remind_on)
-    return Reply(
-        answer=(
-            Part("remind_subscribe/confirm_start", {**fields, "dates": dates}),
-            delivery_note(turn.user),
-        ),
-        figures=figures,
-        estimate=estimate,
-    )
+    answer = [Part("remind_subscribe/confirm_start", {**fields, "dates": dates})]
+    if lead_asked:
+        answer.append(Part("remind_subscribe/lead_fixed_note"))
+    answer.append(delivery_note(turn.user))
+    return Reply(answer=tuple(answer), figures=figures, estimate=estimate)
 
 
 def _named(turn: Turn) -> Entities:
@@ -280,6 +315,220 @@ def _confirm_block(
     return "remind_subscribe/confirm"
 
 
+# --- changing a reminder already set -----------------------------------------------------------
+
+# Lead times beyond these are refused. A monthly one stays under the shortest gap between two
+# due days (28), so next month's first reminder always falls after this month's last, the one
+# that rolls the record over; a yearly one within two months of its deadline.
+MAX_MONTHLY_LEAD_DAYS = 27
+MAX_LEAD_DAYS = 60
+_MONTH_END = 0  # "改到月底": the month's last day (``due_day`` None in the records)
+# Kinds reminded on a day of their own, not some days before a deadline.
+_FIXED_DAY_KINDS = frozenset({"transfer", "collection_start"})
+_CHANGE_WORDS = ("改成", "改为", "改到", "改在", "换成", "换到", "换为", "调成", "调到", "挪到")
+_NUM = "[0-9]{1,2}|[一二两三四五六七八九十]{1,3}"
+_UNIT = "天|周|个?星期|个?礼拜"
+_SEND = "提醒|通知|告诉|叫|喊|推送|发"
+_LEAD_PATTERNS = (
+    re.compile(rf"提前\s*({_NUM})\s*({_UNIT}|日)"),
+    re.compile(rf"(?<!提)前\s*({_NUM})\s*({_UNIT})"),
+    re.compile(rf"({_NUM})\s*({_UNIT})\s*前\s*(?:再|就)?\s*(?={_SEND})"),
+)
+_LEAD_MONTH = re.compile(r"提前\s*一\s*个?\s*月")
+_SAME_DAY = re.compile(
+    rf"(?:当天|当日|那天|那一天|截止日|到期日|最后一天)\s*(?:再|就|也)?\s*(?:{_SEND})"
+)
+_BARE_DAY = re.compile(rf"(?:{_NUM}|二十[一二三四五六七八九]|三十一?)\s*[号日]")
+
+
+def _leads(text: str) -> tuple[int, ...]:
+    """The lead times a message asks for, in days, longest first: "提前3天" → (3,),
+    "提前一周和前一天" → (7, 1), "截止当天提醒我" → (0,); () when it names none."""
+    found: set[int] = set()
+    for pattern in _LEAD_PATTERNS:
+        for m in pattern.finditer(text):
+            n = _small_number(m.group(1))
+            if n is not None:
+                found.add(n * (1 if m.group(2) in ("天", "日") else 7))
+    if _LEAD_MONTH.search(text):
+        found.add(30)
+    if _SAME_DAY.search(text):
+        found.add(0)
+    return tuple(sorted(found, reverse=True))
+
+
+def _small_number(s: str) -> int | None:
+    if s.isdigit():
+        return int(s)
+    value = cn_to_number(s)
+    return int(value) if value is not None and value == int(value) else None
+
+
+def _new_day(said: str, own: Entities) -> int | None:
+    """The monthly day a change names: "每月25号", a bare "25号" (no month said), "月底"
+    (:data:`_MONTH_END`); None when it names no day."""
+    if "月底" in said:
+        return _MONTH_END
+    if own.day_of_month is not None:
+        return own.day_of_month
+    monthless = said.replace("每个月", "").replace("每月", "")
+    if own.dates and "月" not in monthless and _BARE_DAY.search(monthless):
+        return own.dates[0].day
+    return None
+
+
+def _too_far(leads: tuple[int, ...], limit: int) -> bool:
+    return bool(leads) and max(leads) > limit
+
+
+def _lead_too_far(limit: int) -> Reply:
+    return Reply(answer=(Part("remind_subscribe/lead_too_far", {"max": limit}),))
+
+
+def _fire_days(
+    due: date, leads: tuple[int, ...], today: date, old: Subscription | None = None
+) -> list[date]:
+    """The reminder days ``leads`` before ``due`` that are still ahead. Today counts, except
+    when the old record of the same deadline had it: that reminder went out already, and its
+    job (keyed by deadline and day) is never sent twice."""
+    sent = set(old.remind_on) if old is not None and old.due == due.isoformat() else set()
+    days = {due - timedelta(days=n) for n in leads}
+    return sorted(d for d in days if d > today or (d == today and d.isoformat() not in sent))
+
+
+def lead_text(leads: tuple[int, ...]) -> str:
+    """ "截止前7天和前1天", "截止当天"."""
+    return "截止" + "和".join("当天" if n == 0 else f"前{n}天" for n in leads)
+
+
+def day_text(day: int | None) -> str:
+    return f"{day}日" if day else "月底"
+
+
+def monthly_title(day: int | None) -> str:
+    title = render_title("monthly_title", {"day": day or "月底"})
+    return title.replace("每月月底日前", "每月月底前")
+
+
+async def _change(turn: Turn) -> Reply | None:
+    """A change to a reminder already set ("改成25号", "提醒改到每月25号", "改成提前3天提醒",
+    "截止当天提醒我就行"), made and said as made; None when the message is no change (a new
+    request, the answer to our question, or nothing set yet to change)."""
+    assert turn.storage is not None
+    if turn.asked:
+        return None
+    said, own = turn.understanding.text, turn.entities
+    leads, day = _leads(said), _new_day(said, own)
+    if day is None and not leads:
+        return None
+    if not any(w in said for w in _CHANGE_WORDS) and (day is not None or _new_request(turn)):
+        return None  # "每月20号提醒我", "广州居民医保截止前3天提醒我": a request of its own
+    subs = await list_subscriptions(turn.storage, turn.user)
+    if not subs:
+        return None  # nothing to change: set one as asked
+    monthly = next((x for x in subs if x.kind == MONTHLY_KIND), None)
+    if day is not None:
+        if monthly is not None:
+            return await _change_monthly(turn, monthly, day, leads)
+        if own.day_of_month is not None or day == _MONTH_END:
+            return None  # a monthly reminder of its own (or the correction of the one just set)
+        return Reply(answer=(Part("remind_subscribe/change_no_monthly", {"day": day}),))
+    if monthly is not None and (len(subs) == 1 or any(w in said for w in _MONTHLY_HINTS)):
+        return await _change_monthly(turn, monthly, None, leads)
+    target = max(subs, key=lambda x: x.id)  # the newest: its title in the reply says which
+    return await _change_lead(turn, target, leads)
+
+
+_MONTHLY_HINTS = ("每月", "每个月", "灵活", "按月")
+
+
+def _new_request(turn: Turn) -> bool:
+    """Whether the message names a reminder of its own (a scheme, place, date or topic)."""
+    own = turn.entities
+    return bool(
+        own.scheme
+        or own.dates
+        or turn.understanding.cities
+        or turn.understanding.provinces
+        or any(w in turn.understanding.text for w in ("转移", "转出", "转入", "开始", "开放"))
+    )
+
+
+async def _change_monthly(
+    turn: Turn, sub: Subscription, day: int | None, leads: tuple[int, ...]
+) -> Reply:
+    """Move the monthly reminder to another day and/or lead time, in place."""
+    assert turn.storage is not None
+    due_day = sub.due_day if day is None else (None if day == _MONTH_END else day)
+    leads = leads or sub.lead_days or LEAD_DAYS
+    if max(leads) > MAX_MONTHLY_LEAD_DAYS:
+        return _lead_too_far(MAX_MONTHLY_LEAD_DAYS)
+    today = turn.today
+    # A due day that is today has been dealt with: the next one is next month's.
+    due = next_monthly_due(today + timedelta(days=1), due_day=due_day).due
+    remind_on = _fire_days(due, leads, today, sub)
+    skipped = None
+    if not remind_on:
+        skipped, due = due, next_monthly_due(due + timedelta(days=1), due_day=due_day).due
+        remind_on = _fire_days(due, leads, today, sub)
+    new = dataclasses.replace(
+        sub,
+        title=monthly_title(due_day),
+        due=due.isoformat(),
+        remind_on=tuple(d.isoformat() for d in remind_on),
+        due_day=due_day,
+        lead_days=leads,
+    )
+    fields = {
+        "day": day_text(due_day),
+        "place_text": f"（{sub.city}）" if sub.city else "",
+        "when": lead_text(leads),
+        "due": fmt_date(due),
+        "dates": "、".join(fmt_date(d) for d in remind_on),
+    }
+    if new == sub:
+        return Reply(answer=(Part("remind_subscribe/change_same_monthly", fields),))
+    await update_subscription(turn.storage, turn.user, new)
+    answer = [Part("remind_subscribe/changed_monthly", fields)]
+    if skipped is not None:
+        answer.append(Part("remind_subscribe/skipped_month", {"skipped": fmt_date(skipped)}))
+    return Reply(answer=tuple(answer))
+
+
+async def _change_lead(turn: Turn, sub: Subscription, leads: tuple[int, ...]) -> Reply:
+    """Remind so many days before a deadline already set, in place; or say why not."""
+    assert turn.storage is not None
+    due = date.fromisoformat(sub.due)
+    fields: dict[str, object] = {
+        "title": sub.title,
+        "place_text": f"（{sub.city}）" if sub.city else "",
+        "due": fmt_date(due),
+        "when": lead_text(leads),
+        "old": "、".join(fmt_date(date.fromisoformat(d)) for d in sub.remind_on) or "无",
+    }
+    if sub.kind in _FIXED_DAY_KINDS:
+        return Reply(answer=(Part("remind_subscribe/lead_fixed", fields),))
+    if max(leads) > MAX_LEAD_DAYS:
+        return _lead_too_far(MAX_LEAD_DAYS)
+    remind_on = _fire_days(due, leads, turn.today, sub)
+    if not remind_on:
+        return Reply(answer=(Part("remind_subscribe/lead_too_late", fields),))
+    new = dataclasses.replace(
+        sub, remind_on=tuple(d.isoformat() for d in remind_on), lead_days=leads
+    )
+    done = tuple(n for n in leads if due - timedelta(days=n) in remind_on)
+    missed = tuple(n for n in leads if n not in done)
+    fields["when"] = lead_text(done)
+    fields["dates"] = "、".join(fmt_date(d) for d in remind_on)
+    if new.remind_on == sub.remind_on:
+        return Reply(answer=(Part("remind_subscribe/change_same_lead", fields),))
+    await update_subscription(turn.storage, turn.user, new)
+    answer = [Part("remind_subscribe/changed_lead", fields)]
+    if missed:
+        answer.append(Part("remind_subscribe/lead_partly", {"missed": lead_text(missed)}))
+    return Reply(answer=tuple(answer))
+
+
 async def can_push(turn: Turn) -> bool:
     """Whether a reminder can reach this chat: never the chat page or a WeCom 1:1 chat, and a
     group or bridged chat only with a robot key or the bridge's push URL (:func:`has_route`,
@@ -372,7 +621,12 @@ INTENT = Intent(
         "设个": 2.0,
         "定时": 2.5,
         "推送": 2.5,
-        "提前": 1.5,
+        # 提前 alone asks to pay ahead ("提前交明年的"); only a request to be told is a reminder.
+        "提前+提醒": 1.5,
+        "提前+通知": 1.5,
+        "提前+告诉": 1.5,
+        "提前交": -2.5,
+        "提前缴": -2.5,
         "我的提醒": 5.0,
         "提醒+哪些": 2.0,
         "喊我": 3.0,

@@ -478,6 +478,79 @@ async def test_monthly_reminder_rolls_over_after_firing(rig: Rig) -> None:
     assert sub.due == "2027-01-15"
 
 
+@pytest.fixture
+async def sqlite_rig(
+    fake: FakeWeChatAPI, fake_bridge: FakeBridge, tmp_path: Path
+) -> AsyncIterator[tuple[Rig, Pipeline]]:
+    """The rig on one SQLite file (records and jobs), with the chat side on the same data."""
+    settings = Settings(
+        wechat_app_id=fake.app_id,
+        wechat_app_secret=fake.secret,
+        wechat_api_base=fake.base_url,
+        reminders=ReminderSettings(channels=("custom",), rate=1000.0, lease=60.0),
+    )
+    url = f"sqlite:///{tmp_path}/bot.sqlite3"
+    storage = open_storage(url)
+    api = WeChatAPI(settings, storage)
+    jobs = open_job_store(url)
+    channels = build_channels(settings.reminders, api, storage)
+    clock = Clock(NOON)
+    scheduler = Scheduler(settings, jobs, storage, channels, clock=clock, owner="test")
+    bot = Pipeline(Settings(), storage)
+    bot.reminders = Reminders(Settings(), storage, store=jobs)
+    yield Rig(fake, storage, jobs, scheduler, clock, fake_bridge), bot  # type: ignore[arg-type]
+    await bot.close()
+    await channels.close()
+    await api.close()
+    await jobs.close()
+    await storage.close()
+
+
+async def test_a_changed_lead_time_is_kept_when_the_month_rolls_over(
+    sqlite_rig: tuple[Rig, Pipeline],
+) -> None:
+    rig, bot = sqlite_rig
+    await bot.respond("alice", "每月15号提醒我交灵活就业医保", today=date(2026, 12, 1))
+    answer = await bot.respond("alice", "改成提前3天提醒", today=date(2026, 12, 1))
+    assert "我会在2026年12月12日提醒你" in answer.text
+    assert [j.fire_on for j in await rig.jobs.jobs("alice")] == ["2026-12-12"]
+    rig.clock.now = datetime(2026, 12, 12, 9, 0, 5, tzinfo=TZ).timestamp()
+    assert await rig.scheduler.run_once() == 1
+    assert len(rig.fake.pushes) == 1
+    (sub,) = await list_subscriptions(rig.storage, "alice")
+    assert (sub.due, sub.remind_on, sub.lead_days) == ("2027-01-15", ("2027-01-12",), (3,))
+    states = {j.fire_on: j.state for j in await rig.jobs.jobs("alice")}
+    assert states == {"2026-12-12": JobState.SENT, "2027-01-12": JobState.PENDING}
+
+
+async def test_a_job_leased_before_a_lead_time_change_is_not_sent(
+    sqlite_rig: tuple[Rig, Pipeline],
+) -> None:
+    """A worker holding the old last reminder while the user changes the lead time: the old
+    one is cancelled (not sent, no roll-over); the new day is sent once and rolls over."""
+    rig, bot = sqlite_rig
+    await bot.respond("bob", "每月15号提醒我交灵活就业医保", today=date(2026, 12, 10))
+    rig.clock.now = datetime(2026, 12, 14, 9, 0, 5, tzinfo=TZ).timestamp()
+    (held,) = await rig.jobs.claim("test", rig.clock.now, 10, 60.0)
+    assert held.fire_on == "2026-12-14" and held.payload["last"]
+    answer = await bot.respond("bob", "改成当天提醒", today=date(2026, 12, 14))
+    assert "我会在2026年12月15日提醒你" in answer.text
+    await rig.scheduler.process(held)
+    assert rig.fake.pushes == []
+    (sub,) = await list_subscriptions(rig.storage, "bob")
+    assert (sub.due, sub.remind_on) == ("2026-12-15", ("2026-12-15",))
+    rig.clock.now = datetime(2026, 12, 15, 9, 0, 5, tzinfo=TZ).timestamp()
+    assert await rig.scheduler.run_once() == 1
+    assert await rig.scheduler.run_once() == 0
+    assert len(rig.fake.pushes) == 1
+    states = {j.fire_on: j.state for j in await rig.jobs.jobs("bob")}
+    assert states == {
+        "2026-12-14": JobState.CANCELLED,
+        "2026-12-15": JobState.SENT,
+        "2027-01-15": JobState.PENDING,
+    }
+
+
 async def test_month_end_reminder_rolls_to_the_last_day() -> None:
     storage = MemoryStorage()
     sub = dataclasses.replace(

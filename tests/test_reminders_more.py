@@ -312,3 +312,162 @@ def test_routes_from_settings() -> None:
         reminders=ReminderSettings(wecom_robot_key="K"),
     )
     assert Routes.from_settings(settings) == Routes("K", "https://bridge/push")
+
+
+# --- changing a reminder already set (QA round 4, finding 5) ----------------------------------
+
+
+async def test_changing_the_day_moves_the_monthly_reminder_and_says_so(bot: Pipeline) -> None:
+    await bot.respond("oC1", "提醒我交医保", today=TODAY)
+    await bot.respond("oC1", "灵活就业 每月20号", today=TODAY)
+    answer = await bot.respond("oC1", "改成25号", today=TODAY)
+    assert answer.intent == "remind_subscribe" and fits(answer.text)
+    assert "每月25日前" in answer.text and "2026年12月25日" in answer.text
+    assert "2026年12月18日、2026年12月24日" in answer.text and "20日" not in answer.text
+    (sub,) = await list_subscriptions(bot.storage, "oC1")
+    assert (sub.kind, sub.due_day, sub.due) == (MONTHLY_KIND, 25, "2026-12-25")
+    assert await fire_days(bot, "oC1") == ["2026-12-18", "2026-12-24"]
+    listing = await bot.respond("oC1", "我设置了哪些提醒", today=TODAY)
+    assert "每月25日前" in listing.text and "20日" not in listing.text
+    assert "下次提醒2026年12月18日" in listing.text
+    done = await bot.respond("oC1", "取消提醒", today=TODAY)
+    assert "已取消：灵活就业医保按月缴费（每月25日前）" in done.text
+    assert await list_subscriptions(bot.storage, "oC1") == []
+    assert await fire_days(bot, "oC1") == []
+
+
+@pytest.mark.parametrize("said", ["提醒改到每月25号", "换成每月25号", "每月25号提醒我交医保"])
+async def test_a_monthly_day_that_is_today_means_next_month(bot: Pipeline, said: str) -> None:
+    """On the 25th, "每月25号" is next month's 25th, not a deadline too close to remind."""
+    await bot.respond("oC2", "提醒我每月20号交灵活就业医保", today=TODAY)
+    answer = await bot.respond("oC2", said, today=TODAY)
+    assert "没有可提醒的日子" not in answer.text and fits(answer.text)
+    assert "2026年12月25日" in answer.text and "2026年12月18日、2026年12月24日" in answer.text
+    (sub,) = await list_subscriptions(bot.storage, "oC2")
+    assert (sub.due_day, sub.due, sub.title) == (
+        25,
+        "2026-12-25",
+        "灵活就业医保按月缴费（每月25日前）",
+    )
+    assert await fire_days(bot, "oC2") == ["2026-12-18", "2026-12-24"]
+    listing = await bot.respond("oC2", "我的提醒", today=TODAY)
+    assert "每月25日前" in listing.text and "每月20日" not in listing.text
+
+
+async def test_a_monthly_day_already_past_this_month_is_next_months(bot: Pipeline) -> None:
+    answer = await bot.respond("oC3", "每月10号提醒我交医保", today=TODAY)
+    assert "下一次是2026年12月10日" in answer.text
+    assert await fire_days(bot, "oC3") == ["2026-12-03", "2026-12-09"]
+
+
+async def test_a_monthly_day_too_close_to_remind_starts_next_month_and_says_so(
+    bot: Pipeline,
+) -> None:
+    answer = await bot.respond("oC4", "每月27号提醒我交医保 提前3天", today=TODAY)
+    assert "下一次是2026年12月27日" in answer.text and "2026年11月27日这一次" in answer.text
+    (sub,) = await list_subscriptions(bot.storage, "oC4")
+    assert (sub.due, sub.lead_days) == ("2026-12-27", (3,))
+    assert await fire_days(bot, "oC4") == ["2026-12-24"]
+
+
+async def test_a_lead_time_change_is_honoured_and_stored(bot: Pipeline) -> None:
+    await bot.respond("oC5", "广州居民医保截止前提醒我", today=TODAY)
+    answer = await bot.respond("oC5", "改成提前3天提醒", today=TODAY)
+    assert "截止前3天" in answer.text and "2026年12月28日" in answer.text
+    assert "2026年12月24日" not in answer.text and fits(answer.text)
+    (sub,) = await list_subscriptions(bot.storage, "oC5")
+    assert (sub.due, sub.remind_on, sub.lead_days) == ("2026-12-31", ("2026-12-28",), (3,))
+    assert await fire_days(bot, "oC5") == ["2026-12-28"]
+    listing = await bot.respond("oC5", "我的提醒", today=TODAY)
+    assert "下次提醒2026年12月28日" in listing.text
+    # Right after the listing: a change, not another listing.
+    same_day = await bot.respond("oC5", "改成当天提醒", today=TODAY)
+    assert "截止当天" in same_day.text and "我会在2026年12月31日提醒你" in same_day.text
+    assert await fire_days(bot, "oC5") == ["2026-12-31"]
+    both = await bot.respond("oC5", "提醒改成提前一周和前一天", today=TODAY)
+    assert "2026年12月24日、2026年12月30日" in both.text
+    assert await fire_days(bot, "oC5") == ["2026-12-24", "2026-12-30"]
+
+
+async def test_a_monthly_lead_time_change_moves_its_days_and_keeps_the_day(bot: Pipeline) -> None:
+    await bot.respond("oC6", "提醒我每月20号交灵活就业医保", today=TODAY)
+    answer = await bot.respond("oC6", "改成提前3天提醒", today=TODAY)
+    assert "每月20日前" in answer.text and "截止前3天" in answer.text
+    assert "我会在2026年12月17日提醒你" in answer.text
+    (sub,) = await list_subscriptions(bot.storage, "oC6")
+    assert (sub.due_day, sub.remind_on, sub.lead_days) == (20, ("2026-12-17",), (3,))
+    assert await fire_days(bot, "oC6") == ["2026-12-17"]
+    moved = await bot.respond("oC6", "换成每月10号", today=TODAY)  # the lead time stays
+    assert "每月10日前" in moved.text and "2026年12月7日" in moved.text
+    assert await fire_days(bot, "oC6") == ["2026-12-07"]
+
+
+async def test_a_lead_time_asked_with_the_request_is_honoured(bot: Pipeline) -> None:
+    answer = await bot.respond("oC7", "广州医保截止前三天提醒我", today=TODAY)
+    assert "我会在2026年12月28日提醒你" in answer.text
+    assert await fire_days(bot, "oC7") == ["2026-12-28"]
+    # Asked before the city: kept for the answer that completes the request.
+    await bot.respond("oC8", "订阅缴费提醒", today=TODAY)
+    asked = await bot.respond("oC8", "改成提前3天提醒", today=TODAY)
+    assert asked.asks == "city" and "截止前3天" in asked.text and "好的" not in asked.text
+    assert await list_subscriptions(bot.storage, "oC8") == []
+    answer = await bot.respond("oC8", "广州", today=TODAY)
+    assert "我会在2026年12月28日提醒你" in answer.text
+    assert await fire_days(bot, "oC8") == ["2026-12-28"]
+
+
+async def test_a_lead_time_that_cannot_be_honoured_changes_nothing_and_says_so(
+    bot: Pipeline,
+) -> None:
+    late = date(2026, 12, 28)
+    await bot.respond("oC9", "广州居民医保截止前提醒我", today=late)
+    before = await list_subscriptions(bot.storage, "oC9")
+    answer = await bot.respond("oC9", "改成提前7天提醒", today=late)
+    assert "来不及" in answer.text and "没有改" in answer.text and "好的" not in answer.text
+    assert await list_subscriptions(bot.storage, "oC9") == before
+    assert await fire_days(bot, "oC9") == ["2026-12-30"]
+    too_far = await bot.respond("oC9", "改成提前70天提醒", today=late)
+    assert "最多只能提前" in too_far.text and "好的" not in too_far.text
+    assert await list_subscriptions(bot.storage, "oC9") == before
+    # A reminder on a day of its own has no lead time to change.
+    await bot.respond("oC10", "转移办完了提醒我查一下", today=TODAY)
+    fixed = await bot.respond("oC10", "改成提前3天提醒", today=TODAY)
+    assert "没有提前几天的说法" in fixed.text and "好的" not in fixed.text
+
+
+async def test_a_bare_day_without_a_monthly_reminder_changes_nothing(bot: Pipeline) -> None:
+    await bot.respond("oC11", "广州居民医保截止前提醒我", today=TODAY)
+    before = await list_subscriptions(bot.storage, "oC11")
+    answer = await bot.respond("oC11", "改成25号", today=TODAY)
+    assert "没有按月的提醒" in answer.text and "好的" not in answer.text
+    assert await list_subscriptions(bot.storage, "oC11") == before
+
+
+async def test_a_change_keeps_the_reminders_place_in_the_list(bot: Pipeline) -> None:
+    await bot.respond("oC12", "每月15号提醒我交医保", today=TODAY)
+    await bot.respond("oC12", "广州居民医保截止前提醒我", today=TODAY)
+    await bot.respond("oC12", "每月提醒改成28号", today=TODAY)
+    subs = await list_subscriptions(bot.storage, "oC12")
+    assert [(s.kind, s.due, s.remind_on) for s in subs][0] == (
+        MONTHLY_KIND,
+        "2026-11-28",
+        ("2026-11-27",),  # the 21st is past: only the day before this time
+    )
+    assert [(s.kind, s.due) for s in subs] == [
+        (MONTHLY_KIND, "2026-11-28"),
+        ("collection_end", "2026-12-31"),
+    ]
+    done = await bot.respond("oC12", "取消1", today=TODAY)
+    assert "每月28日前" in done.text
+    assert await fire_days(bot, "oC12") == ["2026-12-24", "2026-12-30"]
+
+
+async def test_cancelling_the_monthly_reminder_by_its_day(bot: Pipeline) -> None:
+    """The 20 in "取消每月20号的提醒" is the reminder's day, not its number in the list."""
+    await bot.respond("oC13", "提醒我每月20号交灵活就业医保", today=TODAY)
+    await bot.respond("oC13", "广州居民医保截止前提醒我", today=TODAY)
+    done = await bot.respond("oC13", "取消每月20号的提醒", today=TODAY)
+    assert "已取消：灵活就业医保按月缴费（每月20日前）" in done.text
+    (left,) = await list_subscriptions(bot.storage, "oC13")
+    assert left.kind == "collection_end"
+    assert await fire_days(bot, "oC13") == ["2026-12-24", "2026-12-30"]

@@ -33,6 +33,7 @@ __all__ = [
     "job_specs",
     "list_subscriptions",
     "monthly_successor",
+    "update_subscription",
 ]
 
 KEY_PREFIX = "sub:"
@@ -132,6 +133,22 @@ async def add_subscription(
     )
     await _save(storage, user, [*subs, new][-MAX_PER_USER:])
     return new
+
+
+async def update_subscription(storage: Storage, user: str, new: Subscription) -> bool:
+    """Put ``new`` in place of the record with its id (a changed day or lead time), keeping
+    its place in the list, so "取消2" still means what "我的提醒" showed; False if it is gone.
+    Another record for the same deadline gives way, as in :func:`add_subscription`."""
+    subs = await list_subscriptions(storage, user)
+    if all(s.id != new.id for s in subs):
+        return False
+    kept = [
+        new if s.id == new.id else s
+        for s in subs
+        if s.id == new.id or not _superseded(s, new.kind, date.fromisoformat(new.due))
+    ]
+    await _save(storage, user, kept)
+    return True
 
 
 def _superseded(old: Subscription, kind: str, due: date) -> bool:

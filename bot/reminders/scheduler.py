@@ -250,7 +250,13 @@ class Scheduler:
             # Roll over before sending: a crash after the send must not lose next month, and
             # rolling over twice is harmless. It also tells whether the record still exists
             # (a retry of this job finds the record already moved on to next month).
-            alive = await self._roll_over(job, today)
+            sub = await find_subscription(self.storage, job.user, kind, due)
+            if sub is not None and job.fire_on not in sub.remind_on:
+                # The lead time was changed while this job was leased: the record's new days
+                # have their own jobs, and the last of those rolls it over.
+                alive = False
+            else:
+                alive = await self._roll_over(job, today)
         else:
             sub = await find_subscription(self.storage, job.user, kind, due)
             alive = sub is not None and job.fire_on in sub.remind_on
