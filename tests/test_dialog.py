@@ -325,6 +325,32 @@ async def test_personal_numbers_are_never_slots_and_keep_the_question(bot: Pipel
     assert "6222021234567890123" not in card and "1866606" not in card
 
 
+@pytest.mark.parametrize(
+    ("text", "block"),
+    [("👋", "greeting/menu"), ("😊😊", "greeting/menu"), ("🙏", "greeting/thanks"),
+     ("🌹🌹", "greeting/thanks")],
+)  # fmt: skip
+async def test_emoji_that_greet_or_thank_get_the_greeting_reply(
+    bot: Pipeline, text: str, block: str
+) -> None:
+    answer = await bot.respond("u", text, today=TODAY)
+    assert answer.intent == "greeting"
+    assert answer.text.startswith(render_part(Part(block)).splitlines()[0])
+
+
+@pytest.mark.parametrize("text", ["😭😭", "🐶🐱", "？？？"])
+async def test_other_emoji_and_punctuation_stay_unreadable(bot: Pipeline, text: str) -> None:
+    assert (await say(bot, text)).startswith(render_part(Part("out_of_scope/unreadable"))[:8])
+
+
+@pytest.mark.parametrize("follow_up", ["那给我爸用呢", "给老婆用可以吗", "那给家里人用呢"])
+async def test_giving_the_balance_to_family_after_a_withdrawal_is_family_sharing(
+    bot: Pipeline, follow_up: str
+) -> None:
+    await say(bot, "医保个人账户的钱能取出来吗")
+    assert (await bot.respond("u", follow_up, today=TODAY)).intent == "family_share"
+
+
 async def test_unreadable_input_keeps_the_pending_question(bot: Pipeline) -> None:
     assert "从哪个城市转出" in await say(bot, "医保转到北京")
     assert (await say(bot, "???")).startswith("没看明白")

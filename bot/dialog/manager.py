@@ -26,7 +26,17 @@ from bot.dialog.compact import (
     render_compact,
 )
 from bot.dialog.context import Context
-from bot.dialog.render import render_figure, render_part, render_parts, render_reply, utf8_len
+from bot.dialog.facets import FACETS, facet_of, is_short_follow_up
+from bot.dialog.render import (
+    Rendered,
+    render_figure,
+    render_lines_only,
+    render_part,
+    render_parts,
+    render_reply,
+    utf8_len,
+)
+from bot.dialog.repeat import asked_part, line_keys, repeats
 from bot.dialog.state import ConversationState, clear_state, load_state, save_state
 from bot.dialog.types import Answer, Figure, Part, Reply, Slots, Turn
 from bot.logs import redact
@@ -146,6 +156,12 @@ class Dialog:
             # the message without it (and say so below).
             text = redact(text)
         unreadable = _unreadable(text)
+        if unreadable == "out_of_scope/unreadable" and not personal:
+            # Emoji that greet or thank (👋, 🙏) are read as their word and answered as it;
+            # any other (😭, 🐶🐱) or bare punctuation is still unreadable.
+            said = self.nlu.emoji_words(text)
+            if said and self._understand(said).intent == "greeting":
+                text, unreadable = said, ""
         if unreadable:
             # "???", an emoji, English, a bare phone number: ask again, and keep whatever
             # question is pending.
@@ -172,7 +188,10 @@ class Dialog:
         # answer to our question, or a follow-up leaning on the last one, is read with it:
         # a new question stands on its own.
         resumed = intent == state.pending_intent
-        asked = frozenset(state.asked) if resumed else frozenset()
+        corrected = leans_on != "" and _is_correction(understanding)
+        # A correction makes the question a new one: what it asked before may be asked again
+        # ("基数改成1万" restates the amount before asking for the days once more).
+        asked = frozenset(state.asked) if resumed and not corrected else frozenset()
         reasked = leans_on == "pending" and _still_missing(
             state.pending_slot, slots, understanding
         )
@@ -182,10 +201,16 @@ class Dialog:
         context = state.pending_text if leans_on == "pending" else ""
         if leans_on == "last":
             context = state.last_text
+        own_norm = norm
         if context and context != norm:
             # "福州" alone says nothing about what was asked, nor "那北京呢" about what of
             # Beijing: read it with the question it completes (its places win in the slots).
             norm = f"{context} {norm}"
+        intent = _applied_facet(intent, entities, norm, today)
+        norm = _with_application_day(state, intent, entities, norm)
+        if norm != own_norm:
+            # Dates are read where the handler reads them: in the text with its context.
+            entities = _dates_of(entities, self._extract(norm, today))
         turn = Turn(
             intent,
             norm,
@@ -203,10 +228,14 @@ class Dialog:
             reply = PRIVATE_ONLY_REPLY  # records for a group member key could never be delivered
         else:
             reply = await self._handle(turn)
-            if leans_on == "":
+            if leans_on == "" or corrected:
+                # A correction asks the last message's questions again, all of them.
                 reply, asking = await self._with_other_questions(turn, reply)
                 # The answer to a question back resumes the question that asked it.
                 turn = dataclasses.replace(turn, intent=asking)
+        if not compact:
+            turn, reply = await self._with_section_asked(turn, reply, understanding, own_norm)
+            intent = turn.intent
         if reasked and reply.ask and (slots.city or slots.province):
             noted = Part("dialog/noted_place", {"place": slots.city or slots.province})
             reply = dataclasses.replace(reply, answer=(noted, *reply.answer))
@@ -222,9 +251,14 @@ class Dialog:
             rendered = render_compact(reply, hidden, _focus(turn.text))
         else:
             # "需要什么材料" after an answer that lists them: that part alone, not it all again.
-            only = intent == state.last_intent and leans_on != "pending"
-            rendered = render_reply(reply, _focus(turn.text), only=only and _asks_part(text))
+            only = intent == state.last_intent and leans_on != "pending" and _asks_part(text)
+            rendered = render_reply(reply, _focus(turn.text), only=only)
+            # A short question about the last answer, not an answer to ours nor a new place.
+            asks_of_it = leans_on != "pending" and is_short_follow_up(understanding)
+            if asks_of_it and not only and intent == state.last_intent:
+                rendered = _the_part_asked(reply, state.last_lines, own_norm) or rendered
         self._remember(state, turn, reply, rendered.followups)
+        state.last_lines = [] if compact else line_keys(reply)
         # A write that changes nothing is skipped (the same question again): it would only
         # extend the TTL, and it is the one storage write on the message's path.
         if state.to_json() != before:
@@ -290,6 +324,7 @@ class Dialog:
         own = _changed_number(_number_slots(state), u.text, e, own)
         bare = next((n for n in _PLAUSIBLE if getattr(own, n) != getattr(stated, n)), None)
         own = _province_end(state.pending_slot, u, own)
+        own = _rough_day_as_asked(state.pending_slot, e, own)
         if state.pending_intent and _answers_pending(
             state.pending_slot, u, own, state.pending_intent
         ):
@@ -302,7 +337,18 @@ class Dialog:
             # question, not a new one; its date and facet stay.
             merged = merge(remembered, own, keep_situation=True)
             return state.last_intent, _other_end_kept(remembered, own, merged), "last"
-        if state.last_intent and (_is_elliptic(u) or _is_detail(u, own) or _is_correction(u)):
+        if self._asks_facet_of_last(state, u):
+            # "要多久到账" after a manual claim: when the claim is paid, not a transfer's progress.
+            intent = state.last_intent or u.intent
+            leans_on = "pending" if intent == state.pending_intent else "last"
+            merged = merge(remembered, own, keep_situation=True)
+            return intent, _other_end_kept(remembered, own, merged), leans_on
+        if _is_correction(u) and state.last_intent and state.last_intent not in _PASSING:
+            # "不对，是从苏州转到杭州", "基数改成1万": the last question again, with this changed.
+            leans_on = "pending" if state.last_intent == state.pending_intent else "last"
+            merged = merge(remembered, own, keep_situation=True)
+            return state.last_intent, _other_end_kept(remembered, own, merged), leans_on
+        if state.last_intent and (_is_elliptic(u) or _is_detail(u, own)):
             # "那北京呢", "居民医保呢", "那转到上海呢": the last question again, about this. Only
             # clear evidence of another topic ("那补缴呢") changes the subject.
             stays = u.intent in (state.last_intent, "out_of_scope", "greeting")
@@ -323,6 +369,8 @@ class Dialog:
                 words = _without_route(u)
                 facet = self._understand(words) if words != u.text else u
                 intent = _family_facet(facet, own, state.last_intent) or intent
+                if facet_of(state.last_intent, intent, again):
+                    intent = state.last_intent  # "要多少钱" after the years short: paying them
             if keep and bare is not None:
                 # "6000" after a lapse answer is a base: the sibling that counts with it.
                 intent = _slot_user(bare, intent)
@@ -331,7 +379,22 @@ class Dialog:
             merged = merge(remembered, own, keep_situation=True)
             return intent, _other_end_kept(remembered, own, merged), leans_on
         same_topic = u.intent == state.last_intent or same_family
-        return u.intent, merge(remembered, own, keep_situation=same_topic), ""
+        merged = merge(remembered, own, keep_situation=same_topic)
+        if not same_topic and is_short_follow_up(u) and own.scheme is None:
+            # "几号截止" after "灵活就业的这个月还没交": another topic, the same person's scheme.
+            merged = dataclasses.replace(merged, scheme=remembered.scheme)
+        return u.intent, merged, ""
+
+    def _asks_facet_of_last(self, state: ConversationState, u: Understanding) -> bool:
+        """Is a short follow-up, read alone as another topic's question, a facet of the last
+        question's own topic (see ``bot.dialog.facets``)?"""
+        if state.last_intent is None or not is_short_follow_up(u):
+            return False
+        if u.intent not in FACETS.get(state.last_intent, ()):
+            return False  # the cheap test first
+        context = state.last_text or BY_ID[state.last_intent].extra.get("topic", "")
+        together = self._understand(f"{context} {u.text}") if context else u
+        return facet_of(state.last_intent, u.intent, together)
 
     async def _handle(self, turn: Turn) -> Reply:
         handler = BY_ID[turn.intent].handler
@@ -355,6 +418,10 @@ class Dialog:
         family = next((f for f in TOPIC_FAMILIES if turn.intent in f), frozenset())
         asked = [u.intent for _, u in questions if u.intent in family]
         combined, asking = reply, turn.intent
+        if reply.ask:
+            # "余额怎么查？每个月打多少进去": the question that needs a detail asks for it,
+            # the one of the same topic that needs none is answered now.
+            combined = _combined([*await self._answered_alone(turn, questions), reply])
         if set(asked) - {turn.intent}:
             replies = {turn.intent: reply}
             for intent in asked:
@@ -368,6 +435,31 @@ class Dialog:
                 combined = _combined([replies[i] for i in order])
                 asking = order[-1] if askers else turn.intent
         return await self._with_asides(turn, questions, combined), asking
+
+    async def _with_section_asked(
+        self, turn: Turn, reply: Reply, u: Understanding, words: str
+    ) -> tuple[Turn, Reply]:
+        """A follow-up asking for a section ("公司的锅 需要带什么") that the last topic's reply
+        lacks is answered by the topic its own words name, when that reply has the section."""
+        focus = _focus(words)
+        if focus is None or getattr(reply, focus) or u.intent in (turn.intent, *_PASSING):
+            return turn, reply
+        if BY_ID[u.intent].handler is None:
+            return turn, reply
+        other_turn = dataclasses.replace(turn, intent=u.intent)
+        other = await self._handle(other_turn)
+        return (other_turn, other) if getattr(other, focus) else (turn, reply)
+
+    async def _answered_alone(
+        self, turn: Turn, questions: list[tuple[str, Understanding]]
+    ) -> list[Reply]:
+        """The replies of the questions of the turn's own topic that, asked alone, need no
+        detail (when another question of the message does)."""
+        same = [q for q, u in questions if u.intent == turn.intent]
+        if len(same) < 2:
+            return []
+        replies = [await self._handle(dataclasses.replace(turn, text=q)) for q in same]
+        return [r for r in replies if r.answer and not r.ask]
 
     async def _with_asides(
         self, turn: Turn, questions: list[tuple[str, Understanding]], reply: Reply
@@ -453,21 +545,102 @@ class Dialog:
             state.asked = []
         state.last_intent = turn.intent
         state.last_text = turn.text[-200:]  # what a follow-up "那北京呢" leans on
+        state.applied_text = _application_text(turn, state.applied_text)
+
+
+def _the_part_asked(reply: Reply, last_lines: list[str], words: str) -> Rendered | None:
+    """A reply that would say again what the last one said, narrowed to what the follow-up's
+    own words ask about ("能给孙子用吗": the line about grandchildren); None when they share
+    nothing with it, and the reply is said again in full."""
+    if not repeats(reply, last_lines):
+        return None
+    section, lines = asked_part(reply, words)
+    if section is not None:
+        return render_reply(reply, section, only=True)
+    if lines:
+        return render_lines_only(reply, lines)
+    return None
 
 
 # Where one question of a message ends and the next begins (normalised text: ASCII "?").
 _QUESTION_END = re.compile(r"[?]+")
-# Clauses joined by commas are questions of their own when each asks ("补多少,多久能报销").
-_CLAUSE_END = re.compile(r"[,;]+")
+# Clauses joined by commas or spaces, or by "顺便问下", are questions of their own when they ask
+# ("补多少,多久能报销", "医保咋转 顺便问下能给我妈用吗").
+_CLAUSE_END = re.compile(r"[,; ]+|顺便问一?下|顺便问问|另外问一?下|再问一?下|还想问")
 _ASKING = (*_QUESTION_WORDS, "多久", "怎样", "咋", "能否")
+# An asking clause shorter than this ("咋办") leans on the clause before it.
+_MIN_QUESTION_CHARS = 3
 
 
 def _clauses(question: str) -> list[str]:
-    """A question's comma-joined clauses when every one of them asks something; else itself."""
-    clauses = [c for c in _CLAUSE_END.split(question) if c.strip()]
-    if len(clauses) > 1 and all(any(w in c for w in _ASKING) for c in clauses):
-        return clauses
-    return [question]
+    """A question's clauses grouped into questions: each asking clause ends one, and the
+    clauses before it that ask nothing ("我在上海交的职工医保 要去北京了") belong to it; a
+    trailing statement belongs to the last. Itself when fewer than two clauses ask."""
+    clauses = [c.strip() for c in _CLAUSE_END.split(question) if c.strip()]
+    groups: list[str] = []
+    pending: list[str] = []
+    for clause in clauses:
+        pending.append(clause)
+        asks = any(w in clause for w in _ASKING) and len(clause) >= _MIN_QUESTION_CHARS
+        if asks:
+            groups.append(" ".join(pending))
+            pending = []
+    if pending and groups:
+        groups[-1] = " ".join([groups[-1], *pending])
+    return groups if len(groups) > 1 else [question]
+
+
+# The topics of one transfer: a day of application said in one of its questions ("我上上周申请
+# 的") is the day of the next ones ("到现在都没动静").
+_TRANSFER_FAMILY = frozenset({"transfer", "transfer_progress"})
+_APPLIED = re.compile(r"申请|提交|递交|交了材料|交的材料|办了|办的|办理的")
+
+
+def _says_application_day(e: Entities, text: str, today: date) -> bool:
+    """Does a message say when a transfer was applied for ("我11月初申请的", "上周五提交的")?"""
+    past = [d for d in e.dates if d <= today] + [r.day for r in e.approx_dates if r.day <= today]
+    return bool(past) and bool(_APPLIED.search(text))
+
+
+def _applied_facet(intent: str, e: Entities, text: str, today: date) -> str:
+    """A transfer question that says when it was applied for asks how far it has got."""
+    if intent == "transfer" and _says_application_day(e, text, today):
+        return "transfer_progress"
+    return intent
+
+
+def _with_application_day(state: ConversationState, intent: str, e: Entities, text: str) -> str:
+    """The text of a transfer question, read after the message of the same transfer that said
+    when it was applied for, when it says no day of its own."""
+    story = state.applied_text
+    if intent not in _TRANSFER_FAMILY or not story or story in text or e.dates or e.approx_dates:
+        return text
+    return f"{story} {text}"
+
+
+def _application_text(turn: Turn, before: str) -> str:
+    """What a transfer turn remembers as the message saying its day of application: the one
+    remembered ``before`` while the turn is read with it, else its own text when it says one;
+    nothing outside a transfer."""
+    if turn.intent not in _TRANSFER_FAMILY:
+        return ""
+    if before and before in turn.text:
+        return before
+    if _says_application_day(turn.entities, turn.text, turn.today):
+        return turn.text[-120:]
+    return ""
+
+
+def _dates_of(own: Entities, read: Entities) -> Entities:
+    """The entities of a message, with the dates of the text it is read in when it has none."""
+    if own.dates or own.approx_dates:
+        return own
+    return dataclasses.replace(
+        own,
+        dates=read.dates,
+        approx_dates=read.approx_dates,
+        assumed_last_year=read.assumed_last_year,
+    )
 
 
 def _near_family(u: Understanding, family: frozenset[str]) -> bool:
@@ -872,6 +1045,13 @@ def slots_from(u: Understanding, e: Entities) -> Slots:
         date=e.dates[0] if e.dates else None,
         day_of_month=e.day_of_month,
     )
+
+
+def _rough_day_as_asked(slot: str | None, e: Entities, own: Slots) -> Slots:
+    """A rough day ("下个月初补") answering "哪天补缴？" is the day asked for, taken as said."""
+    if slot != "date" or own.date is not None or not e.approx_dates:
+        return own
+    return dataclasses.replace(own, date=e.approx_dates[0].day)
 
 
 def _as_asked_end(slot: str | None, own: Slots) -> Slots:

@@ -158,3 +158,22 @@ def _render_section_only(reply: Reply, focus: str) -> Rendered:
     menu = "，".join(f"回复{i}查看{name}" for i, (name, _) in enumerate(others, start=1))
     tail = f"\n\n{menu}"
     return Rendered(clip(body, MAX_BYTES - utf8_len(tail)) + tail, followups)
+
+
+def render_lines_only(reply: Reply, lines: tuple[str, ...]) -> Rendered:
+    """Some lines of the answer, the ones a follow-up asks about; the whole answer and the
+    sections behind a menu (see ``bot.dialog.repeat``)."""
+    head = [render_parts(reply.answer)]
+    if reply.figures:
+        head.append("\n".join(render_figure(f) for f in reply.figures))
+    if reply.estimate:
+        head.append(render_part(Part("common/estimate_note")))
+    others = [("完整答复", "\n\n".join(head))]
+    for attr, name in SECTION_TITLES.items():
+        parts: tuple[Part, ...] = getattr(reply, attr)
+        if parts:
+            others.append((name, f"【{name}】\n{render_parts(parts)}"))
+    followups = {str(i): clip(text) for i, (_, text) in enumerate(others, start=1)}
+    menu = "，".join(f"回复{i}查看{name}" for i, (name, _) in enumerate(others, start=1))
+    tail = f"\n\n{menu}"
+    return Rendered(clip("\n".join(lines), MAX_BYTES - utf8_len(tail)) + tail, followups)

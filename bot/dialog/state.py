@@ -23,6 +23,8 @@ class ConversationState:
     followups: dict[str, str] = field(default_factory=dict)  # "1" → rendered section text
     choices: dict[str, str] = field(default_factory=dict)  # "1" → the menu's question
     last_text: str = ""  # the last question (normalised), read with "那北京呢" after it
+    applied_text: str = ""  # the transfer's message saying when it was applied for
+    last_lines: list[str] = field(default_factory=list)  # keys of the last answer's lines
 
     @classmethod
     def from_json(cls, data: Any) -> ConversationState:
@@ -47,6 +49,8 @@ class ConversationState:
             "followups": self.followups,
             "choices": self.choices,
             "last_text": self.last_text,
+            "applied_text": self.applied_text,
+            "last_lines": self.last_lines,
         }
 
 
