@@ -30,11 +30,17 @@ _FEE_WORDS = ("滞纳金", "罚款", "罚金", "利息")
 
 
 def _office(turn: Turn) -> str:
-    return (
-        f"{turn.slots.city}医保经办大厅或税务大厅"
-        if turn.slots.city
-        else "当地医保经办大厅或税务大厅"
-    )
+    s = turn.slots
+    if s.city:
+        return f"{s.city}医保经办大厅或税务大厅"
+    if s.province:
+        return f"参保地（{s.province}）的医保经办大厅或税务大厅"
+    return "当地医保经办大厅或税务大厅"
+
+
+def _place(turn: Turn) -> str:
+    """The place the amount is for: the city, else the province the user named ("我在吉林")."""
+    return turn.slots.city or turn.slots.province or ""
 
 
 # "还来得及吗", "还能交吗": whether a payment is still in time, not how to pay arrears.
@@ -50,6 +56,11 @@ _EMPLOYER_FAULT = re.compile(
     r"(?:用人单位|单位|公司|老板|企业|厂里|雇主)(?:那边|方面)?(?:的|造成的?)?"
     r"(?:原因|问题|责任|过错|疏忽|失误)"
 )
+
+
+def never_insured(turn: Turn) -> bool:
+    """Does the message say the person was never insured ("我妈没交过医保")?"""
+    return any(w in turn.text for w in _NEVER_WORDS)
 
 
 def _cause(turn: Turn) -> LapseCause:
@@ -74,8 +85,8 @@ async def handle(turn: Turn) -> Reply:
         return _late_fee_reply(turn, cause)
     if cause is LapseCause.EMPLOYER:
         return _employer_reply(turn, asks_amount)
-    if any(w in turn.text for w in _NEVER_WORDS):
-        return _join_reply(turn)
+    if never_insured(turn):
+        return join_reply(turn)
     in_time = any(w in turn.text for w in _IN_TIME_WORDS)
     if s.scheme == "resident" or (s.scheme is None and s.months is None and in_time):
         # Residents pay a fixed premium by the year: no base, no monthly amount.
@@ -94,11 +105,13 @@ async def handle(turn: Turn) -> Reply:
         answer.append(Part("back_payment/formula"))
     if s.months is not None and s.months > 0:
         result = back_payment(s.months, city=turn.ctx.city(s.city), base=s.base)
-        fields = {"place": s.city or "", "months": s.months, "rate": fmt_rate(result.rate)}
+        fields = {"place": _place(turn), "months": s.months, "rate": fmt_rate(result.rate)}
         if result.amount is None:
-            answer.append(Part("back_payment/amount_need_base", fields))
             if asks_amount and "base" not in turn.asked:
                 ask = "base"
+            # Asking for the base below: the formula alone, without a second invitation.
+            key = "amount_formula" if ask else "amount_need_base"
+            answer.append(Part(f"back_payment/{key}", fields))
         else:
             answer.append(Part("back_payment/amount", {**fields, "amount": result.amount.display}))
             figures.append(
@@ -136,7 +149,7 @@ def _employer_reply(turn: Turn, asks_amount: bool) -> Reply:
     if asks_amount and s.months is not None and s.months > 0:
         result = back_payment(s.months, city=turn.ctx.city(s.city), base=s.base)
         if result.amount is not None:
-            fields = {"place": s.city or "", "months": s.months, "rate": fmt_rate(result.rate)}
+            fields = {"place": _place(turn), "months": s.months, "rate": fmt_rate(result.rate)}
             answer.append(
                 Part("back_payment/amount_employer", {**fields, "amount": result.amount.display})
             )
@@ -221,7 +234,7 @@ def _deadline_figure(status: ResidentPaymentStatus) -> Figure:
     return figure("deadline", f"{status.cover_year}年度缴费截止", due, status)
 
 
-def _join_reply(turn: Turn) -> Reply:
+def join_reply(turn: Turn) -> Reply:
     """Never insured: nothing to pay back. Without an employer, the residents' scheme (no age
     limit), paid in the collection period; with one, the employer enrols them."""
     s = turn.slots
@@ -264,7 +277,7 @@ def _late_fee_reply(turn: Turn, cause: LapseCause) -> Reply:
     figures: tuple[Figure, ...] = ()
     if arrears is None and s.months is not None:
         bp = back_payment(s.months, city=turn.ctx.city(s.city), base=s.base)
-        fields = {"place": s.city or "", "months": s.months, "rate": fmt_rate(bp.rate)}
+        fields = {"place": _place(turn), "months": s.months, "rate": fmt_rate(bp.rate)}
         if bp.amount is not None:
             arrears = bp.amount
             shown = (Part("back_payment/amount", {**fields, "amount": bp.amount.display}),)
@@ -394,7 +407,18 @@ INTENT = Intent(
         "咋补": 3.5,
         "怎么弄": 0.5,
         "补": 1.5,
-        "来得及": 2.5,
+        # Too late to pay arrears? 来得及 alone asks about this year's deadline (payment).
+        "补+来得及": 3.0,
+        "断+来得及": 4.0,
+        "欠+来得及": 4.0,
+        "漏+来得及": 4.0,
+        "补+赶得上": 3.0,
+        "断+赶得上": 4.0,
+        "欠+赶得上": 4.0,
+        # Using the insurance while in arrears asks what the lapse does (lapse_effects).
+        "欠+刷": -1.5,
+        "欠+能用": -1.5,
+        "欠+还能用": -1.0,
         # Arrears: whether any are owed, how many months.
         "有没有欠": 3.5,
         "有无欠费": 3.5,

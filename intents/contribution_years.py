@@ -7,6 +7,7 @@ from decimal import Decimal
 from bot.dialog.render import render_part
 from bot.dialog.types import Figure, Part, Reply, Turn
 from bot.policy import (
+    CityPolicy,
     ExplanationKey,
     Provenance,
     Sex,
@@ -116,15 +117,21 @@ async def handle(turn: Turn) -> Reply:
         if any(w in turn.text for w in _NOT_ENOUGH_WORDS):
             # "年限不够怎么办": what to do leads, the general rule follows.
             answer.insert(0, Part(f"explain/{ExplanationKey.PAY_UP_IN_ONE_GO}", fields))
+        sex = Sex(turn.slots.gender) if turn.slots.gender else None
         if rule:
             answer += [
                 Part(f"explain/{ExplanationKey.REQUIRED_YEARS_CITY}", fields),
-                Part("contribution_years/city_rule", fields),
+                _required_for(policy, sex, fields)
+                if sex
+                else Part("contribution_years/city_rule", fields),
             ]
             if rule.value.min_actual:
                 answer.append(
                     Part("contribution_years/min_actual", {"min_actual": rule.value.min_actual})
                 )
+        elif sex is not None:
+            # The sex the user gave picks the stricter reference that applies to them.
+            answer.append(_required_for(policy, sex, fields))
         else:
             answer.append(Part(f"explain/{ExplanationKey.REQUIRED_YEARS_REFERENCE}", fields))
         return Reply(
@@ -198,6 +205,22 @@ async def handle(turn: Turn) -> Reply:
 
 _SEX_WORD = {Sex.MALE: "男性", Sex.FEMALE: "女性"}
 _SEX_SHORT = {Sex.MALE: "男", Sex.FEMALE: "女"}
+
+
+def _required_for(policy: CityPolicy | None, sex: Sex, fields: dict[str, object]) -> Part:
+    """The years required of this sex: the city's rule, else the 15-year reference and the
+    男25/女20 many cities use (nothing paid yet: the policy's shortfall is the requirement)."""
+    probe = contribution_years_shortfall(0, city=policy, sex=sex)
+    values = {
+        **fields,
+        "sex": _SEX_WORD[sex],
+        "required": probe.required_years[0],
+        "office": policy.name if policy else "参保地",
+    }
+    if not probe.common_rule:
+        return Part("contribution_years/city_rule_sex", values)
+    (common,) = probe.common_rule
+    return Part("contribution_years/reference_sex", {**values, "common": common.required})
 
 
 def _common_verdict(short: Decimal) -> str:

@@ -13,7 +13,10 @@ from bot.policy import (
     ExplanationKey,
     Provenance,
     ProvincePolicy,
+    flexible_monthly_contribution,
     fmt_money,
+    fmt_number,
+    fmt_rate,
     is_estimate,
     newborn_enrolment,
     next_deadline,
@@ -23,6 +26,7 @@ from bot.policy import (
 )
 from bot.policy.deadlines import ResidentPhase
 from bot.policy.lapse import ResidentLatePayment, resident_late_payment
+from intents.back_payment import join_reply, never_insured
 from intents.base import Intent
 from intents.figures import figure
 
@@ -30,6 +34,7 @@ _NEWBORN_WORDS = ("新生儿", "宝宝", "刚出生", "出生", "婴儿", "小�
 _STUDENT_WORDS = ("学生", "学校", "上学", "读书")
 # Residents' scheme under names the entity parser does not map.
 _RESIDENT_WORDS = ("农村医保", "农村合作医疗", "城乡医保", "城乡居民")
+_IN_TIME_WORDS = ("来得及", "赶得上", "赶得及", "晚不晚", "还能交吗")
 _MISSED_WORDS = ("错过", "过了截止", "没赶上", "忘了交", "忘记交", "没来得及")
 _WHEN_WORDS = (
     "截止", "什么时候", "几月", "缴费期", "缴费时间", "开始交", "期限", "最后一天", "几号",
@@ -116,8 +121,11 @@ def _resident_when(
     policy: CityPolicy | None,
     province: ProvincePolicy | None,
     fields: dict[str, object],
+    *,
+    in_time: bool = False,
 ) -> tuple[list[Part], list[Figure], bool]:
-    """The next residents' deadline and the collection period it closes."""
+    """The next residents' deadline and the collection period it closes; asked whether it is
+    still in time ("来得及吗") while a period runs, the answer is yes, until its last day."""
     deadline = next_deadline(turn.today, city=policy, province=province)
     when = {
         **fields,
@@ -135,6 +143,12 @@ def _resident_when(
     label = "缴费截止"
     estimate = is_estimate(deadline)
     status = resident_payment_status(turn.today, city=policy, province=province)
+    if (
+        in_time
+        and status.phase is ResidentPhase.OPEN
+        and deadline.kind is DeadlineKind.COLLECTION_END
+    ):
+        answer = [Part("payment/resident_in_time", when)]
     extra: list[Figure] = []
     if status.phase is ResidentPhase.CLOSED:
         # No period runs today: say first that the last one has closed, and what is left.
@@ -214,6 +228,25 @@ def _city_late_rule(period: CollectionPeriod, when: dict[str, object]) -> Part:
     return Part("payment/resident_city_late_rule", fields)
 
 
+def _flexible_fee(
+    turn: Turn, policy: CityPolicy | None, fields: dict[str, object]
+) -> tuple[list[Part], list[Figure], str | None]:
+    """A flexible worker's monthly contribution: base × rate (the worker pays the employer's
+    part too). The user's base first, else the city's average wage; without either, the
+    formula and one question for the base."""
+    base = turn.slots.base
+    result = flexible_monthly_contribution(city=policy, base=base)
+    values = {**fields, "rate": fmt_rate(result.rate)}
+    if result.amount is None:
+        ask = None if "base" in turn.asked else "base"
+        return [Part("payment/flexible_fee_formula", values)], [], ask
+    amount = result.amount.display
+    values |= {"base": fmt_number(result.base or base or 0), "amount": amount}
+    key = "payment/flexible_fee_amount" if base is not None else "payment/flexible_fee_city_wage"
+    parts = [Part(key, values), Part("payment/flexible_fee_range", fields)]
+    return parts, [figure("flexible_monthly", "每月缴费", amount, result)], None
+
+
 async def handle(turn: Turn) -> Reply:
     """The user's case (newborn, student, resident, flexible, employee), then where to pay."""
     city = turn.slots.city
@@ -239,6 +272,9 @@ async def handle(turn: Turn) -> Reply:
         # about the residents' annual period (flexible workers pay monthly).
         scheme = "resident"
 
+    if scheme is None and not newborn and never_insured(turn):
+        # "我妈60岁了没交过医保": joining (no age limit), never a question about the scheme.
+        return join_reply(turn)
     if newborn and city is None and "city" not in turn.asked:
         return Reply(answer=(Part("payment/ask_city_newborn"),), ask="city")
     if scheme is None and not (fee or voluntary) and "scheme" not in turn.asked:
@@ -260,7 +296,14 @@ async def handle(turn: Turn) -> Reply:
     if voluntary and not student and scheme in (None, "resident"):
         answer.append(Part("payment/voluntary"))
 
+    ask: str | None = None
     if scheme == "flexible":
+        if fee:
+            # "每个月交多少钱": the amount comes first, the monthly due day after it.
+            parts, figs, ask = _flexible_fee(turn, policy, fields)
+            answer += parts
+            figures += figs
+            estimate = estimate or any(f.kind == "national" or f.mixed for f in figs)
         due = next_monthly_due(
             turn.today, due_day=turn.slots.day_of_month, city=policy, province=province
         )
@@ -270,17 +313,19 @@ async def handle(turn: Turn) -> Reply:
             "day": due.monthly_day,
             "place": fields["place"],
         }
-        key = "payment/flexible_when"
+        key = "flexible_when"
         if turn.slots.day_of_month:
-            key = "payment/flexible_when_day"
+            key = "flexible_when_day"
         elif due.monthly_day is not None:
-            key = "payment/flexible_when_local"  # the city's or province's own day
-        answer.append(Part(key, when_fields))
+            key = "flexible_when_local"  # the city's or province's own day
+        if fee:
+            key = key.replace("when", "due")  # the amount above already named the scheme
+        answer.append(Part(f"payment/{key}", when_fields))
         value = render_part(Part("payment/value_due", when_fields))
         figures.append(figure("monthly_due", "本期缴费截止", value, due))
         estimate = estimate or is_estimate(due)
-        if fee:
-            answer.append(Part("payment/flexible_fee", fields))
+        if ask:
+            answer.append(Part("payment/ask_base"))  # the one question back comes last
         steps.append(Part("payment/steps_flexible", fields))
         materials.append(Part("payment/materials_flexible"))
     elif scheme in ("employee", "retired"):
@@ -293,7 +338,8 @@ async def handle(turn: Turn) -> Reply:
             # "一年交多少钱": the amount question comes first, the deadline after it.
             answer.append(Part("payment/resident_fee", fields))
         if not newborn or when:
-            parts, figs, is_est = _resident_when(turn, policy, province, fields)
+            in_time = _has(text, _IN_TIME_WORDS)
+            parts, figs, is_est = _resident_when(turn, policy, province, fields, in_time=in_time)
             answer += parts
             figures += figs
             estimate = estimate or is_est
@@ -305,7 +351,8 @@ async def handle(turn: Turn) -> Reply:
             steps.append(Part("payment/steps_resident", fields))
         if not materials:
             materials.append(Part("payment/materials_resident"))
-    if city and (fee or when):
+    if city and (fee or when) and not (scheme == "flexible" and fee):
+        # (A flexible worker's amount already says where the local base and rate are shown.)
         answer.append(Part("payment/city_note", fields))
     return Reply(
         answer=tuple(answer),
@@ -316,6 +363,7 @@ async def handle(turn: Turn) -> Reply:
         estimate=estimate,
         # A follow-up ("来得及吗") is about the same scheme, even when it was inferred here.
         remember={"scheme": scheme} if scheme else {},
+        ask=ask,
     )
 
 
@@ -326,7 +374,7 @@ INTENT = Intent(
     id="payment",
     extra={"topic": "医保缴费"},
     description="怎么交、在哪交、交多少、缴费期和截止时间、新生儿和学生参保",
-    slots=("scheme",),
+    slots=("scheme", "base"),
     keywords={
         "缴费": 2.0, "交费": 2.0, "交钱": 1.5, "怎么交": 3.5, "如何交": 3.5, "在哪交": 3.5,
         "哪里交": 3.5, "去哪交": 3.5, "怎么缴": 3.5, "在哪缴": 3.5, "哪里缴": 3.5,
@@ -387,6 +435,39 @@ INTENT = Intent(
         "什么时候开始": 2.5,
         "什么时候收": 3.5,
         "啥时候收": 3.5,
+        # Paying ahead for next year.
+        "提前交": 3.5,
+        "提前缴": 3.5,
+        "预交": 3.0,
+        "预缴": 3.0,
+        "先交": 1.5,
+        "明年的+交": 1.0,
+        "下一年+交": 1.5,
+        "下年+交": 1.0,
+        # Too late to pay this year? (补 or a lapse makes it arrears: back_payment.)
+        # (Kept under a follow-up's topic-changing evidence: "来得及吗" after an arrears
+        # question asks about the arrears.)
+        "来得及": 2.0,
+        "赶得上": 2.0,
+        "赶得及": 2.0,
+        "晚不晚": 2.0,
+        # Has this year's collection opened?
+        "能交了吗": 2.5,
+        "可以交了吗": 2.5,
+        # Someone never insured joining: enrolment, not arrears.
+        "没交过": 3.0,
+        "没缴过": 3.0,
+        "没参保过": 3.5,
+        "没参加过": 2.5,
+        "没上过医保": 3.5,
+        "没买过医保": 3.5,
+        "没办过医保": 3.5,
+        "从没交": 3.0,
+        "从来没交": 3.0,
+        "从来没参保": 3.5,
+        "从来没有参保": 3.5,
+        "一直没参保": 3.0,
+        "没有参保过": 3.5,
     },
     examples=(
         "城乡居民医保在手机上怎么交",
@@ -416,6 +497,9 @@ INTENT = Intent(
         "医保在哪里办理参保登记",
         "灵活就业医保每月几号前要交",
         "居民医保怎么在网上交费",
+        "下一年的新农合可以提前交吗",
+        "居民医保今天交还来得及吗",
+        "老人从来没交过医保 现在还能参保吗",
     ),
 )
 # fmt: on

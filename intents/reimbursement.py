@@ -148,6 +148,7 @@ def _caps(
     answer: list[Part] = []
     figures: list[Figure] = []
     seen: set[tuple[object, ...]] = set()
+    examples: list[tuple[str, CapEstimate]] = []  # schemes the city has no cap of its own for
     estimate = False
     for scheme in _schemes(turn.slots.scheme):
         cap = reimbursement_cap(scheme, city=policy, continuous_months=months)
@@ -158,10 +159,67 @@ def _caps(
         seen.add(key)
         estimate = estimate or is_estimate(cap)
         name = _SCHEME_NAMES[scheme]
+        if not cap.tiers:
+            examples.append((name, cap))
+            continue
         parts, figs = _cap_parts(cap, name, months, fields)
         answer += parts
         figures += figs
+    if examples:
+        parts, figs = _national_caps(examples, fields, after_city=bool(answer))
+        answer += parts
+        figures += figs
     return answer, figures, estimate
+
+
+def _named_place(fields: dict[str, object]) -> bool:
+    """Did the user name a place (the fields say "当地" otherwise)?"""
+    return fields.get("city") not in (None, "", "当地")
+
+
+def _national_caps(
+    examples: list[tuple[str, CapEstimate]], fields: dict[str, object], *, after_city: bool
+) -> tuple[list[Part], list[Figure]]:
+    """The national examples of the schemes without a city cap, in one sentence: each
+    scheme's common cap, and the cap with critical-illness cover once (it is the same).
+    ``after_city``: the city's own cap for another scheme was said just before."""
+    caps = [(name, cap, _wan(cap.amount or Decimal(0), True)) for name, cap in examples]
+    criticals = {cap.critical_illness_example for _, cap, _ in caps}
+    critical_cap = caps[-1][1]
+    critical = _wan(critical_cap.critical_illness_example or Decimal(0), True)
+    amounts = "，".join(
+        # One scheme after the city's cap of another is named at the start of the sentence.
+        amount
+        if after_city and len(caps) == 1
+        else _render("scheme_amount", {"scheme": name, "amount": amount})
+        for name, _, amount in caps
+    )
+    schemes = "、".join(name for name, _, _ in caps)
+    values = {**fields, "amounts": amounts, "critical": critical, "schemes": schemes}
+    key = "caps_national"
+    if after_city:
+        key = "caps_national_other_schemes"
+    elif _named_place(fields):
+        key = "caps_national_city"
+    figures = [
+        figure(
+            "cap" if len(caps) == 1 else f"cap_{cap.inputs.scheme.value}",
+            _render("label_cap_national", {"scheme": name}),
+            amount,
+            _Basis(_render("basis_cap_national", {}), cap.provenance[:1]),
+        )
+        for name, cap, amount in caps
+    ]
+    if len(criticals) == 1:
+        figures.append(
+            figure(
+                "cap_critical",
+                _render("label_critical", {}),
+                critical,
+                _Basis(_render("basis_critical", {}), critical_cap.provenance[-1:]),
+            )
+        )
+    return [Part(f"reimbursement/{key}", values)], figures
 
 
 def _cap_parts(
@@ -173,37 +231,21 @@ def _cap_parts(
         values = {**fields, "scheme": scheme, "amount": amount}
         label = _render("label_cap", {"scheme": scheme or "医保"})
         return [Part("reimbursement/cap_city", values)], [figure("cap", label, amount, cap)]
-    if cap.tiers:  # the city's bands by continuous cover, each with its own source
-        parts = [Part("reimbursement/cap_tiers", fields)]
-        if months is not None:
-            parts.append(
-                Part("reimbursement/cap_tiers_months", {**fields, "months": _span(months)})
-            )
-        figures = [
-            figure(
-                "cap_tier",
-                _tier_label(t),
-                _wan(t.amount.value, t.approximate),
-                _Basis(cap.basis, (t.amount.provenance,)),
-            )
-            for t in cap.tiers
-        ]
-        return parts, figures
-    # National example: the common cap and, separately, the cap with critical-illness cover.
-    amount = _wan(cap.amount or Decimal(0), True)
-    critical = _wan(cap.critical_illness_example or Decimal(0), True)
-    values = {**fields, "scheme": name, "amount": amount, "critical": critical}
-    key = "cap_national_city" if cap.inputs.city else "cap_national"
-    base, extra = cap.provenance[0], cap.provenance[-1]
-    return [Part(f"reimbursement/{key}", values)], [
-        figure("cap", _render("label_cap_national", values), amount, _Basis(cap.basis, (base,))),
+    # The city's bands by continuous cover, each with its own source (national examples are
+    # said together, by _national_caps).
+    parts = [Part("reimbursement/cap_tiers", fields)]
+    if months is not None:
+        parts.append(Part("reimbursement/cap_tiers_months", {**fields, "months": _span(months)}))
+    figures = [
         figure(
-            "cap_critical",
-            _render("label_critical", values),
-            critical,
-            _Basis(cap.basis, (extra,)),
-        ),
+            "cap_tier",
+            _tier_label(t),
+            _wan(t.amount.value, t.approximate),
+            _Basis(cap.basis, (t.amount.provenance,)),
+        )
+        for t in cap.tiers
     ]
+    return parts, figures
 
 
 def _insured_elsewhere(turn: Turn) -> tuple[str, str] | None:
@@ -341,6 +383,14 @@ INTENT = Intent(
         "补报": 4.0,
         "没带医保卡": 3.0,
         "事后": 1.5,
+        # Arrears or a new enrolment: whether and when cover applies (lapse_effects).
+        "欠费": -1.5,
+        "欠着": -1.5,
+        "刚参保": -2.0,
+        "新参保": -2.0,
+        "参保+多久": -2.0,
+        "刚交+多久": -2.0,
+        "新交+多久": -2.0,
     },
     examples=(
         "社保卡丢了去哪挂失",

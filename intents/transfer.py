@@ -159,16 +159,24 @@ def _one_or_no_place(
     adds, and the one question that would refine it: only the place still missing."""
     s = turn.slots
     fields = {"origin": "转出地", "destination": "新参保城市", "province": "本省", "note": ""}
-    single = len(set(s.provinces)) <= 1
-    guangdong = s.province == "广东省" and not s.city and single
+    within = province_only(turn)
+    guangdong = within == "广东省"
+    intra = None if resident or within is None else _intra_province_rule(turn, within)
     answer: list[Part] = []
     if resident:
         answer.append(Part("transfer/resident_general"))
     elif guangdong:
         answer.append(Part("transfer/guangdong"))
+    elif intra is not None:
+        # "黑龙江省内换城市": the intra-province rule of that province, at once.
+        fields["province"] = intra.inputs.origin.province
+        answer.append(Part("transfer/province_intra", fields))
+        answer += [explain(k, {"city": "原参保地"}) for k in intra.explanation_keys]
     else:
         answer.append(Part("transfer/general"))
     flow = "flow_resident" if resident else "flow_usable" if guangdong else "flow"
+    if intra is not None:
+        flow = _FLOWS[intra.balance]
     if destination is not None:
         answer.append(Part("transfer/to_place", {"place": _name(destination)}))
         missing, ask_part = "origin", "transfer/ask_origin"
@@ -192,8 +200,8 @@ def _one_or_no_place(
         fields.update(origin=city.name, note=to_bank.provenance.note)
         answer.append(Part("transfer/to_bank" if origin else "transfer/to_bank_if_origin", fields))
         flow = "flow_to_bank" if origin else flow
-    if guangdong:
-        online = Part("transfer/steps_online_intra", {"province": "广东省"})
+    if within is not None and not resident:
+        online = Part("transfer/steps_online_intra", {"province": within})
     else:
         online = Part("transfer/steps_online")
     offline = "steps_offline_resident" if resident else "steps_offline"
@@ -205,6 +213,28 @@ def _one_or_no_place(
     if missing in turn.asked:
         return answer, steps, None, ""
     return answer, steps, missing, ask_part
+
+
+# A move inside the one province named ("黑龙江省内换城市", "在本省换个城市").
+_INTRA_WORDS = ("省内", "本省", "同省", "同一个省", "一个省内", "省里")
+
+
+def province_only(turn: Turn, *, guangdong_alone: bool = True) -> str | None:
+    """The province of a move within it, when only that province is named: any with words
+    saying the move stays inside it, and (``guangdong_alone``) Guangdong named alone, whose
+    rule is the question when one asks how to transfer there."""
+    s = turn.slots
+    if not s.province or s.city or len(set(s.provinces)) > 1:
+        return None
+    if any(w in turn.text for w in _INTRA_WORDS):
+        return s.province
+    return s.province if guangdong_alone and s.province == "广东省" else None
+
+
+def _intra_province_rule(turn: Turn, province: str) -> TransferAssessment:
+    """The province's rule for a move between two of its cities (neither city known)."""
+    inside = Place(None, province)
+    return transfer_kind(inside, inside, province=turn.ctx.province(province))
 
 
 def _city_note(result: TransferAssessment) -> str:

@@ -6,7 +6,14 @@ from datetime import date, timedelta
 from bot.dialog.figures import explain, fmt_date
 from bot.dialog.types import Figure, Part, Reply, Turn
 from bot.nlu.entities import cn_to_number
-from bot.policy import Place, TransferKind, classify_transfer, transfer_timeline
+from bot.policy import (
+    BalanceHandling,
+    Place,
+    TransferKind,
+    classify_transfer,
+    transfer_kind,
+    transfer_timeline,
+)
 from bot.policy import national as nat
 from bot.policy.transfer import (
     TimelineStep,
@@ -18,6 +25,7 @@ from bot.policy.transfer import (
 )
 from intents.base import Intent
 from intents.figures import figure
+from intents.transfer import province_only
 
 # "申请了一个月了", "交了材料两周了", "办了20天了", "一个半月了", "都10个工作日了", "两周前":
 # a length of time that has already passed since the application.
@@ -133,10 +141,15 @@ async def handle(turn: Turn) -> Reply:
     the user applied some time ago, where the application stands today and what to do now."""
     s = turn.slots
     kind = TransferKind.CROSS_PROVINCE
+    # Only words saying so make a lone province a move inside it ("广东省内转移要多久").
+    province = province_only(turn, guangdong_alone=False)
     if s.origin and s.destination and s.origin_province and s.destination_province:
         kind = classify_transfer(
             Place(s.origin, s.origin_province), Place(s.destination, s.destination_province)
         )
+        province = s.origin_province
+    elif province is not None:
+        kind = TransferKind.INTRA_PROVINCE  # "广东省内转移要多久": two cities of one province
     if kind is TransferKind.SAME_CITY:
         return Reply(answer=(Part("transfer_progress/same_city"),))
     # A lone city that is the destination ("转到南京要多久") is not where the money leaves.
@@ -144,8 +157,20 @@ async def handle(turn: Turn) -> Reply:
     origin = turn.ctx.city(origin_name)
     applied, approx = _applied_on(turn)
     timeline = transfer_timeline(applied, kind=kind, origin=origin)
+    intra = kind is TransferKind.INTRA_PROVINCE and province is not None
     if s.scheme == "resident":
-        return _resident(turn, timeline, applied, approx)
+        return _resident(turn, timeline, applied, approx, intra=intra)
+    balance = BalanceHandling.MOVES
+    if intra and province is not None:
+        # Inside one province the province's rule decides whether the balance moves at all.
+        inside = transfer_kind(
+            Place(origin_name if origin else None, province),
+            Place(s.destination if s.destination_province == province else None, province),
+            province=turn.ctx.province(province),
+            origin_city=origin,
+        )
+        balance = inside.balance
+    moves = balance is not BalanceHandling.USABLE_ACROSS_CITIES  # any balance to wait for
     fields = {
         "from_text": f"从{origin_name}转出，" if origin_name else "",
         "city": origin_name or "",
@@ -160,6 +185,7 @@ async def handle(turn: Turn) -> Reply:
         "process_days": nat.CROSS_PROVINCE_WORKING_DAYS.value,
         "slow_days": nat.BALANCE_WORKING_DAYS.value[1],
         "note": _city_note(timeline),
+        "province": province or "",
     }
     # Only a platform of a city in the conversation is named (Beijing has its own).
     beijing = "北京市" in (s.origin, s.destination, s.city)
@@ -169,22 +195,30 @@ async def handle(turn: Turn) -> Reply:
     if applied < turn.today:
         stage = transfer_stage(timeline, turn.today)
         to_bank = origin is not None and origin.balance_to_bank_working_days is not None
-        answer, steps = _standing(timeline, stage, fields, to_bank=to_bank)
+        if moves:
+            answer, steps = _standing(timeline, stage, fields, to_bank=to_bank)
+        else:
+            answer, steps = _standing_no_balance(timeline, turn.today, fields)
         return Reply(
             answer=(*_assumed(turn, applied), *answer, *_calendar(timeline)),
-            figures=_figures(timeline, with_process=True),
+            figures=_figures(timeline, with_process=True, balance=moves),
             steps=steps,
-            check=channels,
+            # The to-do list above already starts in the app: only the other channels here.
+            check=(Part("transfer_progress/steps_other"), *channels[1:]),
             estimate=True,
             # Remember the day, so a follow-up ("南京转上海的") counts from it too.
             remember={"date": applied} if approx else {},
         )
     answer = [
         *_assumed(turn, applied),
-        Part("transfer_progress/answer"),
+        Part(f"transfer_progress/{_LIMITS[balance] if intra else 'answer'}", fields),
         Part("transfer_progress/dates", fields),
     ]
-    if timeline.balance_step.is_range:
+    if not moves:
+        pass  # the balance stays where it is: no arrival date to give
+    elif intra and balance is BalanceHandling.DEPENDS_ON_PROVINCE:
+        answer.append(Part("transfer_progress/balance_range_if_moves", fields))
+    elif timeline.balance_step.is_range:
         answer.append(Part("transfer_progress/balance_range", fields))
     elif timeline.follow_up_on > timeline.balance_by:
         answer.append(Part("transfer_progress/balance_on", fields))
@@ -198,11 +232,43 @@ async def handle(turn: Turn) -> Reply:
         answer.extend((Part("transfer_progress/slow"), Part("transfer_progress/when_applied")))
     return Reply(
         answer=tuple(answer),
-        figures=_figures(timeline, with_process=False),
+        figures=_figures(
+            timeline,
+            with_process=False,
+            balance=moves,
+            # Where the province's rule is unknown the balance may not move at all.
+            label="余额到账（如划转）"
+            if intra and balance is BalanceHandling.DEPENDS_ON_PROVINCE
+            else "余额到账",
+        ),
         steps=channels,
         estimate=True,
         remember={"date": applied} if applied > turn.today else {},
     )
+
+
+# The time limits inside one province, by what its rule does with the balance (never "跨省").
+_LIMITS = {
+    BalanceHandling.MOVES: "answer_intra_moves",
+    BalanceHandling.TO_BANK_ACCOUNT: "answer_intra_bank",
+    BalanceHandling.USABLE_ACROSS_CITIES: "answer_intra_usable",
+    BalanceHandling.DEPENDS_ON_PROVINCE: "answer_intra",
+}
+
+
+def _standing_no_balance(
+    timeline: TransferTimeline, today: date, fields: dict[str, object]
+) -> tuple[list[Part], tuple[Part, ...]]:
+    """Where an application stands when no balance moves (广东省内): only the relationship."""
+    if today <= timeline.process_done_by:
+        return [
+            Part("transfer_progress/standing_in_time", fields),
+            Part("transfer_progress/standing_no_balance", fields),
+        ], (Part("transfer_progress/todo_wait", fields),)
+    return [
+        Part("transfer_progress/standing_process_past", fields),
+        Part("transfer_progress/standing_no_balance_past", fields),
+    ], (Part("transfer_progress/todo_now_no_balance", fields),)
 
 
 def _assumed(turn: Turn, applied: date) -> tuple[Part, ...]:
@@ -216,7 +282,9 @@ def _assumed(turn: Turn, applied: date) -> tuple[Part, ...]:
     )
 
 
-def _resident(turn: Turn, timeline: TransferTimeline, applied: date, approx: bool) -> Reply:
+def _resident(
+    turn: Turn, timeline: TransferTimeline, applied: date, approx: bool, *, intra: bool
+) -> Reply:
     """Residents' insurance has no personal account: nothing "arrives". What matters is the
     old place stopping the insurance, the new place enrolling the person, and the day cover
     starts there; the transfer-out limits still apply to the paperwork."""
@@ -248,7 +316,8 @@ def _resident(turn: Turn, timeline: TransferTimeline, applied: date, approx: boo
         )
         steps = (Part("transfer_progress/resident_todo", fields),) if late else ()
     else:
-        answer.append(Part("transfer_progress/resident_limits", fields))
+        limits = "resident_limits_intra" if intra else "resident_limits"
+        answer.append(Part(f"transfer_progress/{limits}", fields))
     opens_later = cover.opens_on > turn.today
     answer.append(
         Part(f"transfer_progress/resident_cover{'_opens' if opens_later else ''}", fields)
@@ -326,13 +395,20 @@ def _span(step: TimelineStep) -> str:
     return f"{fmt_date(step.first)}–{fmt_date(step.last)}"
 
 
-def _figures(timeline: TransferTimeline, *, with_process: bool) -> tuple[Figure, ...]:
+def _figures(
+    timeline: TransferTimeline,
+    *,
+    with_process: bool,
+    balance: bool = True,
+    label: str = "余额到账",
+) -> tuple[Figure, ...]:
     """Each date with only the rules it was computed from (a city's balance timing never
-    lends its source to the national transfer-out limit)."""
+    lends its source to the national transfer-out limit); no balance date where none moves."""
     steps = [("origin_done_by", "转出地办结", timeline.origin_step)]
     if with_process:
         steps.append(("process_done_by", "全流程办结", timeline.process_step))
-    steps.append(("balance_by", "余额到账", timeline.balance_step))
+    if balance:
+        steps.append(("balance_by", label, timeline.balance_step))
     return tuple(figure(name, label, _span(step), step) for name, label, step in steps)
 
 

@@ -128,6 +128,48 @@ def test_topic_words_in_context(nlu: NLU, text: str, intent: str) -> None:
 @pytest.mark.parametrize(
     ("text", "intent"),
     [
+        # paying ahead for next year is paying; a reminder needs a request to be told
+        ("明年的居民医保能不能提前缴", "payment"),
+        ("下一年度的新农合现在可以先交上吗", "payment"),
+        ("可以预缴明年的医保吗", "payment"),
+        ("下一年的医保能提前缴费吗", "payment"),
+        ("想提前把明年医保交了可以吗", "payment"),
+        ("明年开始交医保的时候提前通知我", "remind_subscribe"),
+        ("提前两天提醒我交新农合", "remind_subscribe"),
+        # using the insurance while in arrears or unpaid: what the lapse does
+        ("欠费的医保卡还能刷吗", "lapse_effects"),
+        ("居民医保欠费了还能用吗", "lapse_effects"),
+        ("欠费的医保还能买药吗", "lapse_effects"),
+        ("这个月医保没交 还能用医保看病吗", "lapse_effects"),
+        ("欠费了还能补吗", "back_payment"),
+        # too late to pay this year, or a never-insured person joining: payment ...
+        ("今天交医保还来得及不", "payment"),
+        ("这会儿交今年的居民医保还来得及吗", "payment"),
+        ("我爸从来没交过新农合，现在还能办吗", "payment"),
+        ("现在交今年的还来得及不", "payment"),
+        ("老公一直没参保，现在还能交居民医保吗", "payment"),
+        ("我奶奶没参加过医保 现在能交吗", "payment"),
+        ("孩子从来没买过医保 现在能买吗", "payment"),
+        # ... but after a lapse it is arrears
+        ("断了两个月现在补还来得及吗", "back_payment"),
+        ("欠了三个月 现在交还来得及吗", "back_payment"),
+        # when cover starts after enrolling is the waiting period; a claim's payout is not
+        ("刚交的居民医保多久才能报销", "lapse_effects"),
+        ("新参保的医保多久可以报销", "lapse_effects"),
+        ("第一次交了医保要过多久能用", "lapse_effects"),
+        ("看病的钱报销多久能到账", "reimbursement"),
+        # whom the balance is for
+        ("那给我爸用呢", "family_share"),
+        ("给老婆用行不行", "family_share"),
+    ],
+)
+def test_what_is_asked_decides_between_neighbours(nlu: NLU, text: str, intent: str) -> None:
+    assert nlu.understand(text).intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
         ("👋", "greeting"),
         ("🙏🙏", "greeting"),
         ("😊", "greeting"),

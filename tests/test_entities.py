@@ -475,6 +475,11 @@ def test_scheme(text: str, scheme: str | None) -> None:
         ("断了两个月 个人补缴要带什么", "personal"),  # the person pays the arrears
         ("欠的几个月个人交可以吗", "personal"),
         ("公司漏缴了 能个人补吗", "employer"),
+        ("断了两个月是单位的原因", "employer"),  # the employer named as to blame
+        ("是厂里的问题 不是我没交", "employer"),
+        ("老板那边的责任 断缴了", "employer"),
+        ("公司原因断了3个月", "employer"),
+        ("不是单位的原因 是我自己断了", "personal"),
         ("单位和个人交的比例是多少", None),  # shares, not a cause
         ("个人补充医疗保险", None),
         ("医保怎么交", None),

@@ -96,6 +96,14 @@ class NLU:
             classification=result,
         )
 
+    def emoji_words(self, raw: str) -> str:
+        """What a message of nothing but emoji says as words (👋 -> 你好, 🙏🙏 -> 谢谢), or ""
+        when it is not emoji alone or none of its emoji greets, thanks or acknowledges."""
+        text = normalize(raw)
+        if _WORD.search(_strip_noise(text)):
+            return ""
+        return self._sticker_words(raw, text)
+
     def _sticker_words(self, raw: str, text: str) -> str:
         """The words the sticker codes of ``text``, or else the emoji of ``raw``, stand for."""
         table = self._emoji

@@ -393,12 +393,14 @@ def _late_case(cover_year: int, today: date, late: Sourced[ResidentLateRule]) ->
     rule = late.value
     before = date(cover_year, rule.before_month, 1)
     wait = 0 if today < before else rule.waiting_days
+    # (The rule's source names the wait after the day.)
     head = f"{cover_year}年度：{before.year}年{before.month}月1日前补缴无等待期"
     if wait:
-        now = f"，已过，现在补缴等待{wait}天"
+        now = "，已过"
     else:
-        left = (before - today).days
-        now = f"（还有{left}天），之后补缴等待{rule.waiting_days}天"
+        # Counted to the last day without a wait, as every deadline is (2月28日: "还有18天").
+        left = (before - timedelta(days=1) - today).days
+        now = f"（还有{left}天）"
     return ResidentLateCase(
         cover_year=cover_year,
         no_wait_before=before,

@@ -27,6 +27,8 @@ __all__ = [
     "BackPayment",
     "BackPaymentInputs",
     "FeeApplies",
+    "FlexibleContribution",
+    "FlexibleContributionInputs",
     "LateFee",
     "LateFeeInputs",
     "MemberStatus",
@@ -36,6 +38,7 @@ __all__ = [
     "YearsShortfallInputs",
     "back_payment",
     "contribution_years_shortfall",
+    "flexible_monthly_contribution",
     "late_fee",
     "monthly_account_credit",
 ]
@@ -116,6 +119,57 @@ def back_payment(
         rate=rate,
         amount=amount,
         basis=f"{_base_text(base_value)} × {months}个月 × {fmt_rate(rate)}{_given(base)}",
+        notes=tuple(notes),
+        provenance=_known(base_source, rate_fig.provenance),
+    )
+
+
+# --- 1b. a flexible worker's monthly contribution --------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FlexibleContributionInputs:
+    base: Decimal | None
+    city: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FlexibleContribution:
+    """A flexible worker's monthly 职工医保 contribution: the base × the whole rate (the
+    employer's and the personal part, both paid by the worker), as a range like the rate."""
+
+    inputs: FlexibleContributionInputs
+    base: Decimal | None  # the user's, else the city's average wage, else None
+    rate: RateRange
+    amount: MoneyRange | None  # None when no base is known
+    basis: str
+    notes: tuple[K, ...]
+    provenance: tuple[Provenance, ...]
+
+
+def flexible_monthly_contribution(
+    *, city: CityPolicy | None, base: Decimal | None = None
+) -> FlexibleContribution:
+    """Estimate one month's contribution (Decimal range, not rounded): the user's base first,
+    else the city's average wage (a common middle choice of base), at the city's rate where
+    known, else the national 10%–12%."""
+    base_value, base_source = _base(base, city)
+    rate_fig = _rate(city)
+    rate = rate_fig.value
+    notes: list[K] = []
+    amount = None
+    if base_value is None:
+        notes.append(K.NEED_BASE)
+    else:
+        amount = MoneyRange(base_value * rate.low, base_value * rate.high)
+        if base is None:
+            notes.append(K.BASE_FROM_CITY_WAGE)
+    return FlexibleContribution(
+        inputs=FlexibleContributionInputs(base, city.name if city else None),
+        base=base_value,
+        rate=rate,
+        amount=amount,
+        basis=f"{_base_text(base_value)} × {fmt_rate(rate)}{_given(base)}",
         notes=tuple(notes),
         provenance=_known(base_source, rate_fig.provenance),
     )

@@ -397,10 +397,8 @@ def resident_cover_start(
         opens_by=period.opens_by,
         pay_by=period.closes_on,
         covered_from=covered_from,
-        basis=(
-            f"新参保地{period.basis}；交费后自{covered_from:%Y-%m-%d}起享受待遇，"
-            "原参保地停保、无欠费后办理转移接续"
-        ),
+        # (The reply says how to transfer; the basis is only what the date rests on.)
+        basis=f"新参保地{period.basis}；交费后自{covered_from:%Y-%m-%d}起享受待遇",
         provenance=(
             *period.provenance[:1],
             nat.RESIDENT_TRANSFER,
