@@ -7,6 +7,9 @@ The order of decisions, each a small function below:
 4. Otherwise the message is a new question; places carry over, the situation (numbers,
    scheme, cause) only within the same topic.
 Then the intent's handler computes the reply, and the reply is rendered to fit one message.
+What a message says (slots, and short answers like "6000" or "吉林") is read in
+``bot.dialog.slots``; several questions in one message are split and joined in
+``bot.dialog.questions``; follow-up facets and repeated replies in ``facets`` and ``repeat``.
 """
 
 from __future__ import annotations
@@ -14,9 +17,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
-from collections.abc import Iterable
 from datetime import date
-from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from bot.dialog.compact import (
@@ -27,21 +28,47 @@ from bot.dialog.compact import (
 )
 from bot.dialog.context import Context
 from bot.dialog.facets import FACETS, facet_of, is_short_follow_up
+from bot.dialog.questions import (
+    QUESTION_END,
+    QUESTION_WORDS,
+    combine_replies,
+    fits_aside,
+    near_family,
+    split_clauses,
+)
 from bot.dialog.render import (
     Rendered,
-    render_figure,
     render_lines_only,
     render_part,
-    render_parts,
     render_reply,
-    utf8_len,
 )
 from bot.dialog.repeat import asked_part, line_keys, repeats
+from bot.dialog.slots import (
+    ANSWER_SPARE_CHARS,
+    CITY_SLOTS,
+    PLAUSIBLE,
+    PROVINCE_SUFFIXES,
+    SITUATION_SLOTS,
+    SLOT_NAMES,
+    TOPIC_FAMILIES,
+    as_asked_end,
+    bare_number,
+    changed_number,
+    merge,
+    number_slots,
+    other_end_kept,
+    province_end,
+    rough_day_as_asked,
+    slot_user,
+    slots_from,
+    slots_from_json,
+    slots_to_json,
+)
 from bot.dialog.state import ConversationState, clear_state, load_state, save_state
-from bot.dialog.types import Answer, Figure, Part, Reply, Slots, Turn
+from bot.dialog.types import Answer, Part, Reply, Slots, Turn
 from bot.logs import redact
 from bot.memo import RepeatMemo
-from bot.nlu.entities import Entities, extract, place_roles
+from bot.nlu.entities import Entities, extract
 from bot.nlu.normalize import normalize
 from bot.nlu.places import PlaceMention, Places
 from bot.nlu.understand import NLU, Understanding
@@ -54,54 +81,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RESET_WORDS = frozenset({"重新开始", "重来", "重置", "清空", "reset", "restart", "从头开始"})
-# Topics whose situation (months, base, scheme…) stays meaningful for one another.
-TOPIC_FAMILIES = (
-    frozenset({"back_payment", "lapse_effects"}),
-    frozenset({"transfer", "transfer_progress"}),
-    frozenset({"balance", "contribution_years", "payment"}),
-)
-PLACE_SLOTS = (
-    "city",
-    "province",
-    "origin",
-    "origin_province",
-    "destination",
-    "destination_province",
-    "provinces",
-)
-# The user's situation within one topic: how long the lapse, which base, which scheme, whose
-# fault. Follow-ups and questions of the same topic keep it; a new question on another topic
-# stands on its own ("居民医保断缴了" then "福州转北京" asks about the ordinary transfer).
-SITUATION_SLOTS = (
-    "months",
-    "days",
-    "years",
-    "base",
-    "arrears",
-    "scheme",
-    "cause",
-    "date",
-    "day_of_month",
-)
 _PRIVACY_NOTE = Part("common/privacy_note")
 # Turns that pass without changing what the conversation is about.
 _PASSING = frozenset({"greeting", "out_of_scope", "human"})
 # Overall evidence (keywords, examples, Naive Bayes) with which a short message that also fills
 # the slot we asked for is a question of its own ("福州转北京" while we wait for a city).
 _NEW_QUESTION_SCORE = 4.0
-_QUESTION_WORDS = (
-    "什么",
-    "怎么",
-    "如何",
-    "吗",
-    "多少",
-    "几",
-    "哪",
-    "影响",
-    "能不能",
-    "是不是",
-    "?",
-)
 # Keyword evidence with which a follow-up like "那补缴呢" opens another topic.
 _NEW_TOPIC_EVIDENCE = 3.0
 # ... and with which it asks for a person rather than about one: 人工, 客服, 真人, 热线 weigh
@@ -114,17 +99,6 @@ _ELLIPTIC = re.compile(r"^(那|那么|那要|还有|另外|然后|如果|要是)
 # and never mutated downstream, so sharing one between users is safe. Only texts seen twice
 # are kept (see bot.memo: one-offs would fill the cache and slow every full GC).
 UNDERSTANDING_CACHE = 2048
-# dataclasses.fields() rebuilds its tuple on every call; slots are merged and (de)serialised
-# several times per message.
-_SLOT_FIELDS = dataclasses.fields(Slots)
-_SLOT_NAMES = frozenset(f.name for f in _SLOT_FIELDS)
-_SLOT_KINDS = tuple(
-    (
-        f.name,
-        "place" if f.name in PLACE_SLOTS else "situation" if f.name in SITUATION_SLOTS else "",
-    )
-    for f in _SLOT_FIELDS
-)
 
 
 class Dialog:
@@ -282,7 +256,7 @@ class Dialog:
         and the mention that was a guess (this reading, or a typo), to be named in the reply."""
         # A bare place after an answer (or our question) about somewhere is the place it asks
         # about; without a conversation "我在吉林" names the province.
-        about_a_place = state.pending_slot in _CITY_SLOTS or (
+        about_a_place = state.pending_slot in CITY_SLOTS or (
             state.last_intent is not None and state.last_intent not in _PASSING
         )
         if not about_a_place or len(u.places.mentions) != 1:
@@ -291,7 +265,7 @@ class Dialog:
         if mention.city is not None:
             return u, mention if mention.typo else None
         spare = len(u.text) - len(mention.surface)
-        if mention.surface.endswith(_PROVINCE_SUFFIXES) or spare > _ANSWER_SPARE_CHARS:
+        if mention.surface.endswith(PROVINCE_SUFFIXES) or spare > ANSWER_SPARE_CHARS:
             return u, None  # "吉林省", or a sentence of its own about the province
         city = self._city_named_like(mention)
         if city is None:
@@ -320,34 +294,34 @@ class Dialog:
         own = slots_from(u, e)
         remembered = slots_from_json(state.slots)
         stated = own
-        own = _bare_number(_number_slots(state), u.text, e, own)
-        own = _changed_number(_number_slots(state), u.text, e, own)
-        bare = next((n for n in _PLAUSIBLE if getattr(own, n) != getattr(stated, n)), None)
-        own = _province_end(state.pending_slot, u, own)
-        own = _rough_day_as_asked(state.pending_slot, e, own)
+        own = bare_number(number_slots(state), u.text, e, own)
+        own = changed_number(number_slots(state), u.text, e, own)
+        bare = next((n for n in PLAUSIBLE if getattr(own, n) != getattr(stated, n)), None)
+        own = province_end(state.pending_slot, u, own)
+        own = rough_day_as_asked(state.pending_slot, e, own)
         if state.pending_intent and _answers_pending(
             state.pending_slot, u, own, state.pending_intent
         ):
-            own = _as_asked_end(state.pending_slot, own)
+            own = as_asked_end(state.pending_slot, own)
             merged = merge(remembered, own, keep_situation=True)
-            return state.pending_intent, _other_end_kept(remembered, own, merged), "pending"
+            return state.pending_intent, other_end_kept(remembered, own, merged), "pending"
         same_family = any(u.intent in fam and state.last_intent in fam for fam in TOPIC_FAMILIES)
         if state.last_intent and same_family and _only_places(u, e):
             # "从郑州转到杭州" after "上周申请的转移什么时候能好": the route of the last
             # question, not a new one; its date and facet stay.
             merged = merge(remembered, own, keep_situation=True)
-            return state.last_intent, _other_end_kept(remembered, own, merged), "last"
+            return state.last_intent, other_end_kept(remembered, own, merged), "last"
         if self._asks_facet_of_last(state, u):
             # "要多久到账" after a manual claim: when the claim is paid, not a transfer's progress.
             intent = state.last_intent or u.intent
             leans_on = "pending" if intent == state.pending_intent else "last"
             merged = merge(remembered, own, keep_situation=True)
-            return intent, _other_end_kept(remembered, own, merged), leans_on
+            return intent, other_end_kept(remembered, own, merged), leans_on
         if _is_correction(u) and state.last_intent and state.last_intent not in _PASSING:
             # "不对，是从苏州转到杭州", "基数改成1万": the last question again, with this changed.
             leans_on = "pending" if state.last_intent == state.pending_intent else "last"
             merged = merge(remembered, own, keep_situation=True)
-            return state.last_intent, _other_end_kept(remembered, own, merged), leans_on
+            return state.last_intent, other_end_kept(remembered, own, merged), leans_on
         if state.last_intent and (_is_elliptic(u) or _is_detail(u, own)):
             # "那北京呢", "居民医保呢", "那转到上海呢": the last question again, about this. Only
             # clear evidence of another topic ("那补缴呢") changes the subject.
@@ -373,11 +347,11 @@ class Dialog:
                     intent = state.last_intent  # "要多少钱" after the years short: paying them
             if keep and bare is not None:
                 # "6000" after a lapse answer is a base: the sibling that counts with it.
-                intent = _slot_user(bare, intent)
+                intent = slot_user(bare, intent)
             # "北京" while we wait for the base: a detail of the pending question, read with it
             leans_on = "pending" if intent == state.pending_intent else "last" if keep else ""
             merged = merge(remembered, own, keep_situation=True)
-            return intent, _other_end_kept(remembered, own, merged), leans_on
+            return intent, other_end_kept(remembered, own, merged), leans_on
         same_topic = u.intent == state.last_intent or same_family
         merged = merge(remembered, own, keep_situation=same_topic)
         if not same_topic and is_short_follow_up(u) and own.scheme is None:
@@ -421,7 +395,7 @@ class Dialog:
         if reply.ask:
             # "余额怎么查？每个月打多少进去": the question that needs a detail asks for it,
             # the one of the same topic that needs none is answered now.
-            combined = _combined([*await self._answered_alone(turn, questions), reply])
+            combined = combine_replies([*await self._answered_alone(turn, questions), reply])
         if set(asked) - {turn.intent}:
             replies = {turn.intent: reply}
             for intent in asked:
@@ -432,7 +406,7 @@ class Dialog:
             if len(askers) <= 1:
                 # A question back comes last, where the user's answer to it follows naturally.
                 order = [*(i for i in order if i not in askers), *askers]
-                combined = _combined([replies[i] for i in order])
+                combined = combine_replies([replies[i] for i in order])
                 asking = order[-1] if askers else turn.intent
         return await self._with_asides(turn, questions, combined), asking
 
@@ -474,7 +448,7 @@ class Dialog:
             other_place = u.intent == turn.intent and u.cities and u.cities[0] != turn.slots.city
             if u.intent in _PASSING or (u.intent in family and not other_place):
                 continue
-            if u.intent not in family and _near_family(u, family):
+            if u.intent not in family and near_family(u, family):
                 continue  # "补了多久能报销" after a lapse: a facet of this topic, answered
             slots = turn.slots
             if u.places.mentions:
@@ -486,7 +460,7 @@ class Dialog:
                 continue  # it needs a detail of its own: one question back at a time
             parts = [p for p in aside.answer if p not in reply.answer and p not in extra]
             candidate = dataclasses.replace(reply, answer=(*before, *reply.answer, *extra, *parts))
-            if _fits(candidate):
+            if fits_aside(candidate):
                 (extra if main_seen else before).extend(parts)
         if not extra and not before:
             return reply
@@ -496,7 +470,9 @@ class Dialog:
         """Each question of a message of several ("能转吗？要多久？", "补多少,多久能报销"); a
         short one that leans on the question before it ("要多久") is read with it, as a
         follow-up is. Empty for a message of one question."""
-        questions = [part for q in _QUESTION_END.split(text) if q.strip() for part in _clauses(q)]
+        questions = [
+            part for q in QUESTION_END.split(text) if q.strip() for part in split_clauses(q)
+        ]
         if len(questions) < 2:
             return []
         out: list[tuple[str, Understanding]] = []
@@ -562,34 +538,6 @@ def _the_part_asked(reply: Reply, last_lines: list[str], words: str) -> Rendered
     return None
 
 
-# Where one question of a message ends and the next begins (normalised text: ASCII "?").
-_QUESTION_END = re.compile(r"[?]+")
-# Clauses joined by commas or spaces, or by "顺便问下", are questions of their own when they ask
-# ("补多少,多久能报销", "医保咋转 顺便问下能给我妈用吗").
-_CLAUSE_END = re.compile(r"[,; ]+|顺便问一?下|顺便问问|另外问一?下|再问一?下|还想问")
-_ASKING = (*_QUESTION_WORDS, "多久", "怎样", "咋", "能否")
-# An asking clause shorter than this ("咋办") leans on the clause before it.
-_MIN_QUESTION_CHARS = 3
-
-
-def _clauses(question: str) -> list[str]:
-    """A question's clauses grouped into questions: each asking clause ends one, and the
-    clauses before it that ask nothing ("我在上海交的职工医保 要去北京了") belong to it; a
-    trailing statement belongs to the last. Itself when fewer than two clauses ask."""
-    clauses = [c.strip() for c in _CLAUSE_END.split(question) if c.strip()]
-    groups: list[str] = []
-    pending: list[str] = []
-    for clause in clauses:
-        pending.append(clause)
-        asks = any(w in clause for w in _ASKING) and len(clause) >= _MIN_QUESTION_CHARS
-        if asks:
-            groups.append(" ".join(pending))
-            pending = []
-    if pending and groups:
-        groups[-1] = " ".join([groups[-1], *pending])
-    return groups if len(groups) > 1 else [question]
-
-
 # The topics of one transfer: a day of application said in one of its questions ("我上上周申请
 # 的") is the day of the next ones ("到现在都没动静").
 _TRANSFER_FAMILY = frozenset({"transfer", "transfer_progress"})
@@ -641,60 +589,6 @@ def _dates_of(own: Entities, read: Entities) -> Entities:
         approx_dates=read.approx_dates,
         assumed_last_year=read.assumed_last_year,
     )
-
-
-def _near_family(u: Understanding, family: frozenset[str]) -> bool:
-    """Is a question of another topic nearly as much one of ``family`` (within 25%)?"""
-    top = u.classification.ranking[0].score
-    return any(r.intent in family and r.score >= 0.75 * top for r in u.classification.ranking)
-
-
-def _fits(reply: Reply) -> bool:
-    """Do the answer and figures of a reply fit one message with room for the menu?"""
-    head = render_parts(reply.answer)
-    if reply.figures:
-        head += "\n\n" + "\n".join(render_figure(f) for f in reply.figures)
-    return utf8_len(head) <= _ASIDE_BUDGET
-
-
-# The answer part of a reply with asides stays under this, leaving room for notes and a menu.
-_ASIDE_BUDGET = 1600
-
-
-def _combined(replies: list[Reply]) -> Reply:
-    """Several replies as one: their answers in order, then the sections and figures of all,
-    each said once (two questions of one topic share steps like "国家医保服务平台App"). Only
-    the last may ask for a detail."""
-
-    def once(parts: Iterable[Part]) -> tuple[Part, ...]:
-        out: list[Part] = []
-        for part in parts:
-            if part not in out:
-                out.append(part)
-        return tuple(out)
-
-    figures: dict[str, Figure] = {}
-    remember: dict[str, Any] = {}
-    for r in replies:
-        figures.update((f.name, f) for f in r.figures if f.name not in figures)
-        remember.update(r.remember)
-    return Reply(
-        answer=once(p for r in replies for p in r.answer),
-        figures=tuple(figures.values()),
-        steps=once(p for r in replies for p in r.steps),
-        materials=once(p for r in replies for p in r.materials),
-        check=once(p for r in replies for p in r.check),
-        ask=replies[-1].ask,
-        remember=remember,
-        estimate=any(r.estimate for r in replies),
-        choices=replies[0].choices,
-    )
-
-
-# The slots that ask for a city, and how much else an answer naming one may say ("在吉林").
-_CITY_SLOTS = frozenset({"city", "origin", "destination"})
-_ANSWER_SPARE_CHARS = 3
-_PROVINCE_SUFFIXES = ("省", "自治区", "特别行政区")
 
 
 def _understood(mention: PlaceMention) -> Part:
@@ -757,13 +651,13 @@ def _focus(text: str) -> str | None:
 
 def _still_missing(slot: str | None, slots: Slots, u: Understanding) -> bool:
     """Does a message that gives a place leave the slot we asked for unfilled?"""
-    if slot not in _SLOT_NAMES or slot in _CITY_SLOTS or not u.places.mentions:
+    if slot not in SLOT_NAMES or slot in CITY_SLOTS or not u.places.mentions:
         return False
     return getattr(slots, str(slot)) is None
 
 
 def _known(values: Any) -> dict[str, Any]:
-    return {k: v for k, v in dict(values).items() if k in _SLOT_NAMES}
+    return {k: v for k, v in dict(values).items() if k in SLOT_NAMES}
 
 
 def _answers_pending(slot: str | None, u: Understanding, own: Slots, pending: str) -> bool:
@@ -782,115 +676,13 @@ def _answers_pending(slot: str | None, u: Understanding, own: Slots, pending: st
     if u.intent in ("out_of_scope", "greeting", pending):
         return True
     if any(u.intent in family and pending in family for family in TOPIC_FAMILIES) and not any(
-        w in u.text for w in _QUESTION_WORDS
+        w in u.text for w in QUESTION_WORDS
     ):
         # "12月1日补缴" answers the lapse question's "when will you pay?"; "断了4个月有什么
         # 影响" after "how many months?" asks something of its own.
         return True
     top = u.classification.ranking[0]
     return top.keyword < _NEW_TOPIC_EVIDENCE and top.score < _NEW_QUESTION_SCORE
-
-
-_BARE_NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s*(元|块|年|个月|月|天|日)?")
-_BARE_UNITS = {
-    "base": ("", "元", "块"),
-    "months": ("", "个月", "月"),
-    "years": ("", "年"),
-    "days": ("", "天", "日"),
-}
-# What a bare number can plausibly be: a base is a monthly wage, a lapse some months, a
-# contribution record some years. "15" is never a base, nor "6000" a number of months.
-_PLAUSIBLE: dict[str, tuple[Decimal, Decimal]] = {
-    "base": (Decimal(1000), Decimal(100000)),
-    "months": (Decimal(1), Decimal(120)),
-    "years": (Decimal(1), Decimal(60)),
-    "days": (Decimal(1), Decimal(3650)),
-}
-
-
-def _bare_value(text: str, e: Entities) -> tuple[Decimal, str] | None:
-    """The number and unit of a message that is nothing but a number ("6000", "5个月",
-    "6千"); None for anything with words around it, which the entity parser reads."""
-    stripped = text.strip(" .!?")
-    match = _BARE_NUMBER.fullmatch(stripped)
-    if match is not None:
-        return Decimal(match.group(1)), match.group(2) or ""
-    unknown = [m for m in e.amounts if m.role == "unknown"]
-    if len(unknown) == 1 and unknown[0].span[1] - unknown[0].span[0] >= len(stripped):
-        return unknown[0].value, "元"  # "6千", "1万": an amount of money without a role
-    return None
-
-
-def _bare_number(slots: tuple[str, ...], text: str, e: Entities, own: Slots) -> Slots:
-    """A bare "6000" or "5" is the first of ``slots`` (the one we asked for, then those the
-    last question uses) that its unit and size fit; it fills no slot it cannot be."""
-    bare = _bare_value(text, e)
-    if bare is None:
-        return own
-    value, unit = bare
-    for slot in slots:
-        low, high = _PLAUSIBLE[slot]
-        if unit not in _BARE_UNITS[slot] or not low <= value <= high:
-            continue
-        whole = slot in ("months", "days")
-        if whole and value != int(value):
-            continue
-        # One number has one reading: the parser's ("15年" as 180 months) gives way to the
-        # slot chosen by size and unit.
-        cleared: dict[str, Any] = dict.fromkeys(_PLAUSIBLE)
-        return dataclasses.replace(own, **{**cleared, slot: int(value) if whole else value})
-    return own
-
-
-# "基数改成10000", "月数改为5", "不对，应该是8000": which number is changed, and to what.
-_CHANGED_NUMBER = re.compile(
-    r"^(?:不对|不是|错了|说错了|搞错了|更正|纠正)?[,.，。\s]*(?:我的)?"
-    r"(基数|缴费基数|工资|月薪|月数|断缴月数|月份|年限|年数)?(?:改成|改为|换成|应该是|是|按)"
-)
-_CHANGED_SLOT = {
-    "基数": "base",
-    "缴费基数": "base",
-    "工资": "base",
-    "月薪": "base",
-    "月数": "months",
-    "断缴月数": "months",
-    "月份": "months",
-    "年限": "years",
-    "年数": "years",
-}
-
-
-def _changed_number(slots: tuple[str, ...], text: str, e: Entities, own: Slots) -> Slots:
-    """A number given as a correction ("基数改成10000") is read as a bare one, the slot it
-    names first."""
-    match = _CHANGED_NUMBER.match(text.strip())
-    if match is None or not match.group(0):
-        return own
-    named = _CHANGED_SLOT.get(match.group(1) or "")
-    order = (named, *slots) if named else slots
-    if named and named not in slots:
-        order = (named,)
-    return _bare_number(tuple(dict.fromkeys(order)), text.strip()[match.end() :], e, own)
-
-
-def _number_slots(state: ConversationState) -> tuple[str, ...]:
-    """The slots a bare number may fill, most expected first: the one we asked for, then the
-    numbers the question it completes uses ("深圳断缴4个月要补多少" uses months and base),
-    then those its topic family's other questions use ("6000" after a lapse answer)."""
-    intent = state.pending_intent or state.last_intent
-    used = BY_ID[intent].slots if intent in BY_ID else ()
-    family = next((f for f in TOPIC_FAMILIES if intent in f), frozenset())
-    siblings = [s for i in sorted(family - {intent}) for s in BY_ID[i].slots]
-    ordered = (state.pending_slot, *used, *siblings)
-    return tuple(dict.fromkeys(s for s in ordered if s in _PLAUSIBLE))
-
-
-def _slot_user(slot: str, intent: str) -> str:
-    """``intent`` if it uses ``slot``, else the one of its topic family that does."""
-    if slot in BY_ID[intent].slots:
-        return intent
-    family = next((f for f in TOPIC_FAMILIES if intent in f), frozenset())
-    return next((i for i in sorted(family) if slot in BY_ID[i].slots), intent)
 
 
 # A facet word the follow-up itself carries ("要多久" → transfer_progress) needs this much
@@ -983,200 +775,3 @@ def _is_detail(u: Understanding, own: Slots) -> bool:
         return False
     details = ("months", "years", "base", "days", "scheme")
     return any(getattr(own, name) is not None for name in details)
-
-
-def _is_route(mentions: list[PlaceMention]) -> bool:
-    """Places of a move naming a province at one end and a city at another ("从四川转到重庆")."""
-    return (
-        len(mentions) >= 2
-        and any(m.city for m in mentions)
-        and any(m.city is None for m in mentions)
-    )
-
-
-def slots_from(u: Understanding, e: Entities) -> Slots:
-    """Slots stated in this message alone. A province at one end of a move to or from a city
-    is that end, by its province name ("从四川转到重庆": 四川省 → 重庆市)."""
-    cities = [m for m in u.places.mentions if m.city]
-    if _is_route(u.places.mentions):
-        cities = [
-            m if m.city else dataclasses.replace(m, city=m.province) for m in u.places.mentions
-        ]
-    origin = destination = city = None
-    origin_p = destination_p = province = None
-    if cities:
-        roles = place_roles(u.text, [(m.start, m.end) for m in cities])
-        for m, role in zip(cities, roles, strict=True):
-            if role == "origin" and origin is None:
-                origin, origin_p = m.city, m.province
-            elif role == "destination" and destination is None:
-                destination, destination_p = m.city, m.province
-        if len(cities) >= 2 and origin is None and destination is None:
-            origin, origin_p = cities[0].city, cities[0].province
-            destination, destination_p = cities[1].city, cities[1].province
-        elif len(cities) >= 2 and destination is None:
-            other = next((m for m in cities if m.city != origin), None)
-            if other is not None:
-                destination, destination_p = other.city, other.province
-        elif len(cities) >= 2 and origin is None:
-            other = next((m for m in cities if m.city != destination), None)
-            if other is not None:
-                origin, origin_p = other.city, other.province
-        first = next(m for m in u.places.mentions if m.city)  # a city, not a province end
-        city, province = first.city, first.province
-    elif u.provinces:
-        province = u.provinces[0]
-    return Slots(
-        city=city,
-        province=province,
-        origin=origin,
-        origin_province=origin_p,
-        destination=destination,
-        destination_province=destination_p,
-        provinces=tuple(u.provinces),
-        months=e.months,
-        days=e.days,
-        years=e.years,
-        base=e.base,
-        arrears=e.arrears,
-        scheme=e.scheme,
-        cause=e.cause,
-        gender=e.gender,
-        date=e.dates[0] if e.dates else None,
-        day_of_month=e.day_of_month,
-    )
-
-
-def _rough_day_as_asked(slot: str | None, e: Entities, own: Slots) -> Slots:
-    """A rough day ("下个月初补") answering "哪天补缴？" is the day asked for, taken as said."""
-    if slot != "date" or own.date is not None or not e.approx_dates:
-        return own
-    return dataclasses.replace(own, date=e.approx_dates[0].day)
-
-
-def _as_asked_end(slot: str | None, own: Slots) -> Slots:
-    """A bare "南京" answering "从哪个城市转出？" is that end of the move."""
-    if slot not in ("origin", "destination") or own.origin or own.destination or not own.city:
-        return own
-    if slot == "origin":
-        return dataclasses.replace(own, origin=own.city, origin_province=own.province)
-    return dataclasses.replace(own, destination=own.city, destination_province=own.province)
-
-
-def _province_end(slot: str | None, u: Understanding, own: Slots) -> Slots:
-    """A province answering "从哪转到哪？" ("四川") is that end of the move, by its name."""
-    if slot not in ("origin", "destination") or own.city or not own.province:
-        return own
-    if len(u.places.mentions) != 1:
-        return own
-    spare = len(u.text) - len(u.places.mentions[0].surface)
-    if spare > _ANSWER_SPARE_CHARS:
-        return own
-    name = own.province
-    if slot == "origin":
-        return dataclasses.replace(own, origin=name, origin_province=name)
-    return dataclasses.replace(own, destination=name, destination_province=name)
-
-
-def _other_end_kept(old: Slots, new: Slots, merged: Slots) -> Slots:
-    """A follow-up naming one end of a move keeps the other: "从福州转到北京" then
-    "那转到上海呢" is 福州 → 上海, and "那从厦门转呢" is 厦门 → 北京; a place without a role
-    ("那上海呢") after a move takes the destination's place. A lone place taken for the
-    destination ("医保怎么转" → "四川") is the origin once another destination is named
-    ("转到重庆")."""
-    if (
-        new.destination
-        and not new.origin
-        and old.destination
-        and not old.origin
-        and new.destination != old.destination
-    ):
-        old = dataclasses.replace(
-            old, origin=old.destination, origin_province=old.destination_province
-        )
-    if new.city and not (new.origin or new.destination) and old.origin and old.destination:
-        if new.city in (old.origin, old.destination):
-            # "那南京的规定呢" on 南京 → 合肥: that end of the same move, not a new one.
-            return dataclasses.replace(
-                merged,
-                **{name: getattr(old, name) for name in PLACE_SLOTS},
-            )
-        new = dataclasses.replace(new, destination=new.city, destination_province=new.province)
-        merged = dataclasses.replace(
-            merged, destination=new.city, destination_province=new.province
-        )
-    if new.destination and not new.origin and old.origin:
-        return dataclasses.replace(
-            merged,
-            origin=old.origin,
-            origin_province=old.origin_province,
-            city=old.origin,
-            province=old.origin_province,
-            provinces=tuple(
-                dict.fromkeys(p for p in (old.origin_province, new.destination_province) if p)
-            ),
-        )
-    if new.origin and not new.destination and old.destination:
-        return dataclasses.replace(
-            merged,
-            destination=old.destination,
-            destination_province=old.destination_province,
-            provinces=tuple(
-                dict.fromkeys(p for p in (new.origin_province, old.destination_province) if p)
-            ),
-        )
-    return merged
-
-
-def merge(old: Slots, new: Slots, keep_situation: bool) -> Slots:
-    """New values win; places (and gender) carry over; the situation only when
-    ``keep_situation``."""
-    values: dict[str, Any] = {}
-    has_place = bool(new.city or new.province)
-    for name, kind in _SLOT_KINDS:
-        mine, theirs = getattr(new, name), getattr(old, name)
-        if kind == "place":
-            values[name] = mine if has_place else theirs
-        elif kind == "situation":
-            values[name] = mine if mine is not None or not keep_situation else theirs
-        else:
-            values[name] = mine if mine is not None else theirs
-    return Slots(**values)
-
-
-def slots_to_json(slots: Slots) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for f in _SLOT_FIELDS:
-        value = getattr(slots, f.name)
-        if value is None or value == ():
-            continue
-        if isinstance(value, Decimal):
-            value = str(value)
-        elif isinstance(value, date):
-            value = value.isoformat()
-        elif isinstance(value, tuple):
-            value = list(value)
-        out[f.name] = value
-    return out
-
-
-def slots_from_json(data: dict[str, Any]) -> Slots:
-    values: dict[str, Any] = {}
-    for f in _SLOT_FIELDS:
-        raw = data.get(f.name)
-        if raw is None:
-            continue
-        try:
-            if f.name in ("years", "base", "arrears"):
-                values[f.name] = Decimal(str(raw))
-            elif f.name == "date":
-                values[f.name] = date.fromisoformat(str(raw))
-            elif f.name == "provinces":
-                values[f.name] = tuple(str(x) for x in raw)
-            elif f.name in ("months", "days", "day_of_month"):
-                values[f.name] = int(raw)
-            else:
-                values[f.name] = str(raw)
-        except (ValueError, TypeError, InvalidOperation):
-            continue  # a damaged value is forgotten, not fatal
-    return Slots(**values)
