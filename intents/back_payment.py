@@ -19,6 +19,8 @@ from bot.policy import (
     is_estimate,
     lapse_bucket,
     late_fee,
+    late_fee_share,
+    overdue_days_estimate,
     resident_payment_status,
 )
 from intents.base import Intent
@@ -27,6 +29,8 @@ from intents.lapse_effects import planned_payment, resident_rule, unique_parts
 
 _AMOUNT_WORDS = ("多少钱", "多少", "金额", "怎么算", "算一下", "费用", "补多少")
 _FEE_WORDS = ("滞纳金", "罚款", "罚金", "利息")
+# "总共多少": the arrears and the late fee together.
+_TOTAL_WORDS = ("总共", "一共", "合计", "加起来", "总计", "连本带")
 
 
 def _office(turn: Turn) -> str:
@@ -270,22 +274,33 @@ def _late_fee_reply(turn: Turn, cause: LapseCause) -> Reply:
     s = turn.slots
     if cause is LapseCause.EMPLOYER:
         return Reply(answer=(Part("back_payment/late_fee_employer"),))
+    total_asked = any(w in turn.text for w in _TOTAL_WORDS)
     # The arrears: as the user stated them, else the back payment we compute (a range: the
     # contribution rate is a range), never one end of it.
     arrears = MoneyRange(s.arrears, s.arrears) if s.arrears is not None else None
     shown: tuple[Part, ...] = ()  # the arrears we computed, said before the late fee
     figures: tuple[Figure, ...] = ()
+    arrears_sources: tuple[Provenance, ...] = ()
     if arrears is None and s.months is not None:
         bp = back_payment(s.months, city=turn.ctx.city(s.city), base=s.base)
         fields = {"place": _place(turn), "months": s.months, "rate": fmt_rate(bp.rate)}
         if bp.amount is not None:
-            arrears = bp.amount
+            arrears, arrears_sources = bp.amount, bp.provenance
             shown = (Part("back_payment/amount", {**fields, "amount": bp.amount.display}),)
             figures = (figure("back_payment_amount", "补缴金额", bp.amount.display, bp),)
         else:
             shown = (Part("back_payment/amount_need_base", fields),)
     if arrears is None:
         rule = (explain("late_fee_personal"), explain("no_late_fee_employer"))
+        if s.days is not None:
+            # "逾期120天" before the base: the days kept, as a share of the arrears.
+            share = late_fee_share(s.days)
+            said = Part("back_payment/late_fee_share", {"days": s.days, "percent": share.percent})
+            return Reply(
+                answer=(said, *shown, rule[1]),
+                figures=(figure("late_fee_share", "滞纳金", f"欠费的{share.percent}", share),),
+                estimate=True,
+            )
         if s.months is None and "months" not in turn.asked:
             return Reply(
                 answer=(*rule, Part("back_payment/ask_months_fee")), ask="months", estimate=True
@@ -299,7 +314,18 @@ def _late_fee_reply(turn: Turn, cause: LapseCause) -> Reply:
                 estimate=True,
             )
         return Reply(answer=(*rule, *shown), estimate=True)
-    if s.days is None:
+    days = s.days
+    estimated: tuple[Part, ...] = ()
+    estimate_figures: tuple[Figure, ...] = ()
+    guess_sources: tuple[Provenance, ...] = ()
+    if days is None and total_asked and s.months is not None and s.months > 0:
+        # "总共多少" without the days: the lapse's months give an estimate, said to be one.
+        guess = overdue_days_estimate(s.months)
+        days, guess_sources = guess.average_days, guess.provenance
+        guess_fields = {"months": s.months, "days": days, "oldest": guess.oldest_days}
+        estimated = (Part("back_payment/days_estimated", guess_fields),)
+        estimate_figures = (figure("overdue_days", "逾期天数（估算）", f"约{days}天", guess),)
+    if days is None:
         if "days" not in turn.asked:
             return Reply(
                 answer=(*shown, Part("back_payment/ask_days")),
@@ -311,12 +337,14 @@ def _late_fee_reply(turn: Turn, cause: LapseCause) -> Reply:
         daily = arrears.scale(per_day.daily_rate)
         return Reply(
             answer=(
+                *shown,
                 Part(
                     "back_payment/late_fee_per_day",
                     {"arrears": _range(arrears), "per_day": _range(daily)},
                 ),
             ),
             figures=(
+                *figures,
                 figure(
                     "late_fee_per_day",
                     "每天滞纳金",
@@ -326,21 +354,37 @@ def _late_fee_reply(turn: Turn, cause: LapseCause) -> Reply:
             ),
             estimate=True,
         )
-    fee = late_fee(arrears.low, s.days, cause)  # the rule, notes and sources (owed: see above)
-    total = arrears.scale(fee.daily_rate * s.days)
+    fee = late_fee(arrears.low, days, cause)  # the rule, notes and sources (owed: see above)
+    total = arrears.scale(fee.daily_rate * days)
     notes = tuple(explain(k, {"city": s.city or "当地"}) for k in fee.notes)
-    return Reply(
-        answer=(
-            *shown,
-            Part(
-                "back_payment/late_fee",
-                {"fee_text": f"{_range(arrears)}元欠费逾期{s.days}天约{total.display}"},
-            ),
-            *notes,
+    answer: list[Part] = [
+        *shown,
+        *estimated,
+        Part(
+            "back_payment/late_fee",
+            {"fee_text": f"{_range(arrears)}元欠费逾期{days}天约{total.display}"},
         ),
+    ]
+    more: list[Figure] = []
+    if total_asked:
+        together = MoneyRange(arrears.low + total.low, arrears.high + total.high)
+        answer.insert(
+            0,
+            Part(
+                "back_payment/late_fee_total",
+                {"total": together.display, "arrears": arrears.display, "fee": total.display},
+            ),
+        )
+        sources = (*arrears_sources, *fee.provenance, *guess_sources)
+        basis = _Computed(f"补缴{arrears.display} + 滞纳金{total.display}", sources)
+        more.append(figure("arrears_and_late_fee", "补缴加滞纳金合计", together.display, basis))
+    return Reply(
+        answer=(*answer, *notes),
         figures=(
             *figures,
-            figure("late_fee", "滞纳金", total.display, _fee_basis(fee, arrears, s.days)),
+            *estimate_figures,
+            figure("late_fee", "滞纳金", total.display, _fee_basis(fee, arrears, days)),
+            *more,
         ),
         estimate=True,
     )

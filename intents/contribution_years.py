@@ -14,7 +14,9 @@ from bot.policy import (
     YearsShortfall,
     contribution_years_shortfall,
     fmt_number,
+    fmt_rate,
     is_estimate,
+    years_top_up,
 )
 from bot.policy.payment import COMMON_CITY_REQUIRED_YEARS
 from intents.base import Intent
@@ -26,6 +28,8 @@ _DEEMED_WORDS = ("视同", "实际缴费")
 _NOT_ENOUGH_WORDS = ("不够", "不足", "没交够", "没满", "差")
 # "还差五年": the number the parser read is what is missing, not what was paid.
 _STATED_SHORT = re.compile(r"差(?:了)?[0-9一二两三四五六七八九十半.]+个?年")
+# "能一次性补吗", "补的话要多少钱": paying the missing years (asked after the shortfall).
+_TOP_UP_WORDS = ("补", "一次性", "多少钱", "花多少", "要多少", "得多少")
 # The parser marks any mention of 退休 as retired; only these phrasings say it has happened.
 _RETIRED_WORDS = ("退休了", "已经退休", "已退休", "退休人员", "退休后", "退休以后", "退休老人")
 
@@ -149,6 +153,9 @@ async def handle(turn: Turn) -> Reply:
         # Men and women need different years here, so the answer really depends on it.
         return Reply(answer=(Part("contribution_years/ask_gender", fields),), ask="gender")
 
+    if high > 0 and any(w in turn.text for w in _TOP_UP_WORDS):
+        return _top_up(turn, result, fields, steps, materials, check)
+
     paid, required = fmt_number(years), _span(result.required_years)
     numbers = {"paid": paid, "required": required, "short": _span(result.years_short)}
     verdict = "enough" if high == 0 else "short"
@@ -200,6 +207,96 @@ async def handle(turn: Turn) -> Reply:
         materials=materials,
         check=check,
         estimate=is_estimate(result),
+    )
+
+
+def _top_up(
+    turn: Turn,
+    result: YearsShortfall,
+    fields: dict[str, object],
+    steps: tuple[Part, ...],
+    materials: tuple[Part, ...],
+    check: tuple[Part, ...],
+) -> Reply:
+    """ "能一次性补吗" / "要多少钱" when the years are short: the one-off top-up as a general rule
+    with its caveat, the years missing under each rule that may apply, and the cost of each:
+    base × rate × missing months, or the formula and one question for the base."""
+    policy = turn.ctx.city(turn.slots.city)
+    base = turn.slots.base
+    paid = fmt_number(result.inputs.paid_years)
+    # Each rule that may apply and the years it leaves short: the city's (or the reference),
+    # then the 男25/女20 many cities use where the city has no rule of its own.
+    shorts: list[tuple[Part, Decimal, str]] = []
+    low, high = result.years_short
+    if high > 0:
+        rule_key = "top_up_item_reference" if result.common_rule else "top_up_item_city"
+        values = {**fields, "required": _span(result.required_years), "short": _span((low, high))}
+        label = f"按{values['required']}年"
+        shorts.append((Part(f"contribution_years/{rule_key}", values), high, label))
+    for entry in result.common_rule:
+        if entry.short > 0:
+            values = {
+                "sex": _SEX_SHORT[entry.sex],
+                "required": entry.required,
+                "short": fmt_number(entry.short),
+            }
+            part = Part("contribution_years/top_up_item_common", values)
+            shorts.append((part, entry.short, f"按{_SEX_SHORT[entry.sex]}{entry.required}年"))
+    items = "，".join(render_part(p) for p, _, _ in shorts)
+    answer = [
+        Part("contribution_years/top_up", fields),
+        Part("contribution_years/top_up_short", {"paid": paid, "items": items}),
+    ]
+    figures: list[Figure] = []
+    estimate = is_estimate(result)
+    ask: str | None = None
+    costs = [(years_top_up(short, city=policy, base=base), label) for _, short, label in shorts]
+    priced = [(c, label) for c, label in costs if c.amount is not None]
+    if priced:
+        if base is None:
+            answer.append(Part(f"explain/{ExplanationKey.BASE_FROM_CITY_WAGE}", fields))
+        for cost, label in priced:
+            assert cost.amount is not None
+            amount = cost.amount.display
+            values = {
+                "short": fmt_number(cost.inputs.years_short),
+                "months": fmt_number(cost.months),
+                "amount": amount,
+            }
+            answer.append(Part("contribution_years/top_up_amount", values))
+            figures.append(figure("years_cost", f"一次性补足约需（{label}）", amount, cost))
+            estimate = estimate or is_estimate(cost)
+    else:
+        first = costs[0][0]
+        answer.append(
+            Part(
+                "contribution_years/top_up_formula",
+                {
+                    "rate": fmt_rate(first.rate),
+                    "short": fmt_number(first.inputs.years_short),
+                    "months": fmt_number(first.months),
+                },
+            )
+        )
+        estimate = True
+        if "base" not in turn.asked:
+            ask = "base"
+            answer.append(Part("contribution_years/ask_base"))
+    if result.common_rule:
+        place = turn.slots.city
+        answer.append(
+            Part("contribution_years/check_city_rule", {"place": place})
+            if place
+            else Part("contribution_years/check_rule_unknown_place")
+        )
+    return Reply(
+        answer=tuple(answer),
+        figures=tuple(figures),
+        steps=steps,
+        materials=materials,
+        check=check,
+        estimate=estimate,
+        ask=ask,
     )
 
 

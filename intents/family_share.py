@@ -17,6 +17,25 @@ _UNBIND_WORDS = ("解除", "解绑", "取消绑定", "删除")
 _LEND_WORDS = ("刷我的", "刷大人的", "借给", "违法", "犯法", "用我的医保卡", "拿我的医保卡")
 
 
+# A relative named by a pronoun or a kin word, whose scheme the message gives.
+_KIN = (
+    r"(?P<kin>她|他|老婆|老公|妻子|丈夫|爱人|媳妇|对象|我妈|我爸|妈妈|爸爸|父亲|母亲|孩子|儿子|女儿"
+    r"|孙子|孙女|外孙|外孙女|公公|婆婆|岳父|岳母|爷爷|奶奶|外公|外婆|姥姥|姥爷)"
+)
+_KIN_RESIDENT = re.compile(
+    _KIN + r"(?:的|是|交的是?|参加的是?|买的是?|只有|有)?(?:城乡)?(?:居民|新农合|农合)"
+)
+_KIN_EMPLOYEE = re.compile(_KIN + r"(?:的|是|交的是?|参加的是?|有)?(?:城镇)?职工医保")
+
+
+def _kin(match: re.Match[str]) -> str:
+    """How to name the relative back to the user: "她" stays "她", "老公" is "你老公"."""
+    kin = match.group("kin")
+    if kin in ("她", "他") or kin.startswith("我"):
+        return kin.replace("我", "你", 1)
+    return f"你{kin}"
+
+
 def _own_scheme_resident(text: str) -> bool:
     """The user's own scheme is the residents' one: said ("我是居民医保"), or the scheme the
     question is about ("居民医保能给家人用吗") when it names no premium paid for a relative
@@ -38,9 +57,20 @@ def answer(turn: Turn, *, resident: bool) -> Reply:
     which has no account to share (another intent may know it from the conversation)."""
     city = turn.slots.city
     fields = {"city": city or "当地", "place": city or "当地"}
-    if resident:
+    kin_employee = _KIN_EMPLOYEE.search(turn.text)
+    kin_resident = _KIN_RESIDENT.search(turn.text)
+    if resident and kin_employee:
+        # "我老公的职工医保能给我用吗 我是居民医保": yes, from the relative's account.
+        parts = [Part("family_share/answer_from_relative", {"kin": _kin(kin_employee)})]
+    elif resident and not _SELF_RESIDENT.search(turn.text) and kin_resident:
+        # "她交的是居民医保": the relative's scheme, not the user's; the user shares to them.
+        parts = [Part("family_share/answer_to_resident", {"kin": _kin(kin_resident)})]
+        resident = False
+    elif resident:
         # A resident has nothing to share; say so first, then how the family can help instead.
         parts = [Part("family_share/answer_resident")]
+    elif kin_resident:
+        parts = [Part("family_share/answer_to_resident", {"kin": _kin(kin_resident)})]
     else:
         parts = [Part("family_share/answer_city" if city else "family_share/answer", fields)]
     if any(w in turn.text for w in _LEND_WORDS):

@@ -42,6 +42,12 @@ _FOCUS_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("cap", ("额度", "封顶", "最高")),
     ("claims", ("报销", "看病", "住院", "门诊", "自费")),
 )
+# "以后还能接着交吗": paying again after the lapse. Asked after another narrow question (the
+# follow-up is read with it), these words win when they are said last.
+_CONTINUE_WORDS = (
+    "接着交", "接着缴", "继续交", "继续缴", "还能交", "还能缴", "还可以交", "再交", "重新交",
+    "续上", "续交", "续保", "重新参保", "还能参保", "能不能交", "接上",
+)  # fmt: skip
 _BROAD_WORDS = ("影响", "后果", "会怎样", "会怎么样", "有什么问题", "区别", "要紧")
 # The explanation keys that answer each narrow question (in the policy result's order).
 _RESUME_KEYS = frozenset(
@@ -64,7 +70,18 @@ _FOCUS_KEYS: dict[str, frozenset[K]] = {
     "resume": _RESUME_KEYS,
     "cap": frozenset({K.CAP_MAY_DROP, K.CONTINUOUS_YEARS_RESET}),
     "claims": _RESUME_KEYS | {K.BENEFITS_STOP_NEXT_MONTH},
+    "continue": frozenset(
+        {
+            K.BACK_PAY_MOST_PLACES,
+            K.BACK_PAY_THEN_WAIT,
+            K.MAY_RE_ENROL_AS_NEW,
+            K.CONTINUOUS_YEARS_RESET,
+            K.PAID_MONEY_KEPT,
+        }
+    ),
 }
+# What the gap means for paying again: back-pay, or re-enrol as new.
+_GAP_KEYS = frozenset({K.BACK_PAY_MOST_PLACES, K.BACK_PAY_THEN_WAIT, K.MAY_RE_ENROL_AS_NEW})
 # The sentence that answers each narrow question, said first.
 _LEAD_KEYS: dict[str, tuple[K, ...]] = {
     "kept": (K.PAID_MONEY_KEPT,),
@@ -73,6 +90,7 @@ _LEAD_KEYS: dict[str, tuple[K, ...]] = {
     "resume": (K.RESUME_MONTH_AFTER_PAYMENT, K.BACK_PAY_THEN_WAIT),
     "cap": (K.CAP_MAY_DROP,),
     "claims": (K.BENEFITS_STOP_NEXT_MONTH,),
+    "continue": (),  # its own sentence leads (see _continue_lead)
 }
 # "明年4月再补": a month without a day, which the date parser leaves alone.
 _CN_MONTH = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
@@ -140,17 +158,31 @@ async def handle(turn: Turn) -> Reply:
             answer.insert(0 if focus == "years" else len(answer), Part("lapse_effects/no_reset"))
         if focus == "kept" and result.continuous_years_reset:
             answer.append(Part("lapse_effects/kept_but_reset", {"months": months}))
+        if focus == "continue":
+            # Yes and how first; then what the gap means: back-pay or re-enrol, its wait,
+            # continuity, and what is kept.
+            gap = [k for k in keys if k in _GAP_KEYS]
+            answer = [
+                _continue_lead(s.scheme),
+                *(explain(k, common) for k in gap),
+                *(
+                    [Part("lapse_effects/continue_wait", common)]
+                    if result.bucket is LapseBucket.OVER_6
+                    else []
+                ),
+                *(explain(k, common) for k in keys if k not in _GAP_KEYS),
+            ]
         if focus in ("resume", "claims"):
             # The date just given ("12月1日补缴") is answered first, else after the lead.
             at = 0 if turn.entities.dates else 1
-            answer[at:at] = _resume_parts(result, s.date)
+            answer[at:at] = _resume_parts(result, s.date, _rough_day(turn))
     else:
         shown = f"超过{said}" if months != said else said
         answer = [Part(_SUMMARY[result.bucket], {"place": s.city or "", "months": shown})]
-        answer += _resume_parts(result, s.date)
+        answer += _resume_parts(result, s.date, _rough_day(turn))
         answer += [explain(k, common) for k in keys]
     answer = _civic(turn.text) + answer
-    shows_wait = focus in (None, "resume", "claims")
+    shows_wait = focus in (None, "resume", "claims", "continue")
     return Reply(
         answer=unique_parts(answer),
         figures=tuple(_resumption_figures(result, wait, s.date, said)) if shows_wait else (),
@@ -204,6 +236,8 @@ def _unknown_length(turn: Turn, focus: str | None) -> Reply:
         )
     if focus == "resume":
         lead = [explain(K.RESUME_MONTH_AFTER_PAYMENT)]
+    if focus == "continue":
+        lead = [_continue_lead(turn.slots.scheme)]
     ask = None if "months" in turn.asked else "months"
     answer = [*lead, Part("lapse_effects/summary_general")]
     if focus is None:
@@ -258,6 +292,8 @@ def _resident(turn: Turn, months: int | None, focus: str | None) -> Reply:
         answer = [explain(K.BENEFITS_STOP_NEXT_MONTH), *rule]
     elif focus == "resume":
         answer = rule
+    elif focus == "continue":
+        answer = [Part("lapse_effects/continue_resident"), *rule, *kept]
     else:
         answer = [*rule, *kept, explain(K.BENEFITS_STOP_NEXT_MONTH)]
         if result is not None and result.bucket is LapseBucket.OVER_6 and not late.city_rule:
@@ -473,12 +509,24 @@ def _resume_text(first: date, last: date | None) -> str:
 # --- shared ---------------------------------------------------------------------------------
 
 
-def _resume_parts(result: Resumption, paid: date | None) -> list[Part]:
+def _rough_day(turn: Turn) -> bool:
+    """Whether the payment day is only roughly known ("下个月补": taken as the 1st)."""
+    day = turn.slots.date
+    rough = {r.day for r in turn.entities.approx_dates}
+    return day is not None and day not in turn.entities.dates and day in rough
+
+
+def _resume_parts(result: Resumption, paid: date | None, rough: bool = False) -> list[Part]:
     if result.resume_from is None or paid is None:
         return []
     resume_text = fmt_date(result.resume_from)
     if result.resume_by and result.resume_by != result.resume_from:
         resume_text = f"{resume_text}至{fmt_date(result.resume_by)}之间"
+    if rough:
+        # Only the month is known: say it so, and the dates as approximate.
+        month = f"{paid.year}年{paid.month}月"
+        fields = {"paid": month, "resume_text": resume_text}
+        return [Part("lapse_effects/resume_date_rough", fields)]
     return [
         Part("lapse_effects/resume_date", {"paid": fmt_date(paid), "resume_text": resume_text})
     ]
@@ -518,7 +566,17 @@ def _focus(text: str) -> str | None:
     """The one thing a narrow question asks; None for "有什么影响" and the like."""
     if any(w in text for w in _BROAD_WORDS):
         return None
+    said = max((text.rfind(w) for w in _CONTINUE_WORDS), default=-1)
+    others = max((text.rfind(w) for _, words in _FOCUS_WORDS for w in words), default=-1)
+    if said >= 0 and said > others:
+        return "continue"
     return next((name for name, words in _FOCUS_WORDS if any(w in text for w in words)), None)
+
+
+def _continue_lead(scheme: str | None) -> Part:
+    """Yes, and who arranges it: the employer for employees, the person for flexible workers."""
+    key = "continue_flexible" if scheme == "flexible" else "continue"
+    return Part(f"lapse_effects/{key}")
 
 
 def _civic(text: str) -> list[Part]:

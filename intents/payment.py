@@ -1,5 +1,6 @@
 """How, where and how much to pay; collection periods and deadlines; enrolment."""
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -14,6 +15,7 @@ from bot.policy import (
     Provenance,
     ProvincePolicy,
     flexible_monthly_contribution,
+    flexible_yearly_contribution,
     fmt_money,
     fmt_number,
     fmt_rate,
@@ -41,6 +43,12 @@ _WHEN_WORDS = (
     "哪天", "多久交", "还来得及",
 )  # fmt: skip
 _FEE_WORDS = ("多少钱", "交多少", "缴多少", "标准", "档次", "几档", "涨", "费用", "贵")
+# "一个月多少", "那一年呢": the amount for a month or for a year; the later one said wins
+# (a follow-up is read after the question it leans on).
+_PER_MONTH = re.compile(r"(?:一个月|每个?月|月)(?:要|得|需要)?(?:交|缴)?(?:多少|几多|呢)")
+_PER_YEAR = re.compile(
+    r"(?:一年|每年|全年|一整年)(?:下来)?(?:要|得|需要|总共|一共|合计)?(?:交|缴)?(?:多少|几多|呢)"
+)
 _VOLUNTARY_WORDS = ("有必要", "值得", "必须", "强制", "要不要交", "划算", "不交行不行", "不交会")
 # A date after today in a birth question is last year's date read forward ("3月5日出生").
 _FUTURE_BIRTH_WORDS = ("预产", "快生", "要生", "将出生", "准备生")
@@ -228,23 +236,46 @@ def _city_late_rule(period: CollectionPeriod, when: dict[str, object]) -> Part:
     return Part("payment/resident_city_late_rule", fields)
 
 
+def _last_end(pattern: re.Pattern[str], text: str) -> int:
+    return max((m.end() for m in pattern.finditer(text)), default=-1)
+
+
+def _asks_year(text: str) -> bool:
+    """Whether the amount asked for is a year's ("那一年呢", "一年交多少"), said after any
+    question about a month's ("一个月多少")."""
+    return _last_end(_PER_YEAR, text) > _last_end(_PER_MONTH, text)
+
+
+def _asks_amount(text: str) -> bool:
+    return _has(text, _FEE_WORDS) or bool(_PER_MONTH.search(text) or _PER_YEAR.search(text))
+
+
 def _flexible_fee(
     turn: Turn, policy: CityPolicy | None, fields: dict[str, object]
 ) -> tuple[list[Part], list[Figure], str | None]:
     """A flexible worker's monthly contribution: base × rate (the worker pays the employer's
-    part too). The user's base first, else the city's average wage; without either, the
-    formula and one question for the base."""
+    part too); asked about a year, twelve of them. The user's base first, else the city's
+    average wage; without either, the formula and one question for the base."""
     base = turn.slots.base
+    yearly = _asks_year(turn.text)
     result = flexible_monthly_contribution(city=policy, base=base)
     values = {**fields, "rate": fmt_rate(result.rate)}
     if result.amount is None:
         ask = None if "base" in turn.asked else "base"
-        return [Part("payment/flexible_fee_formula", values)], [], ask
+        key = "payment/flexible_fee_year_formula" if yearly else "payment/flexible_fee_formula"
+        return [Part(key, values)], [], ask
     amount = result.amount.display
     values |= {"base": fmt_number(result.base or base or 0), "amount": amount}
-    key = "payment/flexible_fee_amount" if base is not None else "payment/flexible_fee_city_wage"
-    parts = [Part(key, values), Part("payment/flexible_fee_range", fields)]
-    return parts, [figure("flexible_monthly", "每月缴费", amount, result)], None
+    key = "flexible_fee_amount" if base is not None else "flexible_fee_city_wage"
+    figures = [figure("flexible_monthly", "每月缴费", amount, result)]
+    if yearly:
+        year = flexible_yearly_contribution(city=policy, base=base)
+        assert year.amount is not None  # the same base as the month's
+        values["year_amount"] = year.amount.display
+        key = key.replace("fee", "fee_year")
+        figures.append(figure("flexible_yearly", "全年缴费", year.amount.display, year))
+    parts = [Part(f"payment/{key}", values), Part("payment/flexible_fee_range", fields)]
+    return parts, figures, None
 
 
 async def handle(turn: Turn) -> Reply:
@@ -259,7 +290,7 @@ async def handle(turn: Turn) -> Reply:
     newborn = _has(text, _NEWBORN_WORDS)
     student = not newborn and _has(text, _STUDENT_WORDS)
     when = _has(text, _WHEN_WORDS)
-    fee = _has(text, _FEE_WORDS)
+    fee = _asks_amount(text)
     voluntary = _has(text, _VOLUNTARY_WORDS)
     missed = _has(text, _MISSED_WORDS)
     if "city" in turn.asked and not (student or when or fee or voluntary or missed):

@@ -1,5 +1,6 @@
 """Reimbursement rates, deductibles, caps, claim timing and remote treatment."""
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -15,6 +16,7 @@ from bot.policy import (
     is_estimate,
     reimbursement_cap,
 )
+from intents import stay as staying
 from intents.base import Intent
 from intents.figures import figure
 from region_data.city_policy import CapTier
@@ -34,6 +36,8 @@ _MANUAL_WORDS = (
 )  # fmt: skip
 _REMOTE_WORDS = ("异地", "外地", "备案", "跨省", "转诊", "外省")
 _ECARD_WORDS = ("电子凭证", "电子医保卡", "医保码", "卡丢", "没带卡", "丢了", "电子卡")
+# The card left at home: the e-voucher (or face scan) settles instead.
+_NO_CARD = re.compile(r"(?:没|忘|忘了|没有)带.{0,3}卡|卡(?:没带|忘带|忘了带|不在身上)")
 # The card itself (社保卡 / 医保卡): lost, password, applying or activating, damaged. Each
 # needs the card office, not the claim rules; the e-voucher covers the time without a card.
 # fmt: off
@@ -252,10 +256,37 @@ def _insured_elsewhere(turn: Turn) -> tuple[str, str] | None:
     """(insured city, city lived in) when the conversation says the user is insured in one
     city and lives in another ("退休了跟儿子去深圳住，老家是哈尔滨的"): treatment there is
     remote treatment under the insured city's rules, never the place lived in's."""
+    stay = staying.read(turn.text)
+    if stay is not None and stay.insured is not None and stay.there is not None:
+        return staying.name(stay.insured), staying.name(stay.there)
     s = turn.slots
     if s.origin and s.destination and s.origin != s.destination and s.city == s.destination:
         return s.origin, s.destination
     return None
+
+
+_FILING = {
+    "posted": "类型选“异地工作”",
+    "retired": "退休后跟子女长住的选“异地安置”",
+    "working": "在外地打工、工作的选“异地长期居住”或“异地工作”",
+    "living": "选“异地长期居住”",
+    "treated": "临时去看病的选“临时外出就医”",
+}
+
+
+def _remote_part(turn: Turn, away: tuple[str, str]) -> Part:
+    """Remote treatment in the user's own places: where to file, who settles, whose rules."""
+    stay = staying.read(turn.text)
+    if stay is None or stay.insured is None or stay.there is None:
+        return Part("reimbursement/insured_elsewhere", {"insured": away[0], "living": away[1]})
+    fields = {
+        "insured": away[0],
+        "there": away[1],
+        "scope": "跨省" if stay.cross_province else "",
+        "province": f"（{stay.insured.province}）" if stay.cross_province else "",
+        "filing": _FILING[stay.kind],
+    }
+    return Part("reimbursement/remote_insured", fields)
 
 
 async def handle(turn: Turn) -> Reply:
@@ -274,7 +305,8 @@ async def handle(turn: Turn) -> Reply:
     timing = _has(text, _TIMING_WORDS)
     manual = _has(text, _MANUAL_WORDS)
     remote = _has(text, _REMOTE_WORDS)
-    ecard = _has(text, _ECARD_WORDS)
+    no_card = bool(_NO_CARD.search(text))
+    ecard = _has(text, _ECARD_WORDS) or no_card
     monthly = _has(text, _MONTHLY_WORDS)  # "每个月有上限吗": the answer is the rule, not a cap
     cap = _has(text, _CAP_WORDS) and not monthly
     specific = cap or ratio or timing or manual or remote or ecard
@@ -294,9 +326,7 @@ async def handle(turn: Turn) -> Reply:
         answer, figures, estimate = _caps(turn, policy, fields)
     if away is not None:
         # Remote treatment: filing it first decides whether the bill is settled directly.
-        answer.insert(
-            0, Part("reimbursement/insured_elsewhere", {"insured": away[0], "living": away[1]})
-        )
+        answer.insert(0, _remote_part(turn, away))
         steps.append(Part("reimbursement/steps_remote", fields))
         remote = False  # said above, in the user's own places
         specific = True
@@ -321,7 +351,12 @@ async def handle(turn: Turn) -> Reply:
     if remote:
         answer.append(Part("reimbursement/remote"))
         steps.append(Part("reimbursement/steps_remote", fields))
-    if ecard:
+    if no_card:
+        # "没带医保卡能报吗": the e-voucher settles instead, said first.
+        answer.insert(0, Part("reimbursement/no_card", fields))
+        steps.append(Part("reimbursement/steps_e_card"))
+        manual = True
+    elif ecard:
         answer.append(Part("reimbursement/e_card"))
         steps.append(Part("reimbursement/steps_e_card"))
     if manual or timing or remote:

@@ -16,6 +16,7 @@ from bot.policy import (
     transfer_kind,
 )
 from bot.policy.transfer import resident_cover_start
+from intents import stay as staying
 from intents.base import Intent
 from intents.figures import figure
 
@@ -43,15 +44,41 @@ def known_places(turn: Turn) -> tuple[Place | None, Place | None]:
         else None
     )
     if origin is not None and destination is not None:
-        return origin, destination
+        return _refined(origin, destination, turn.text)
     if len(set(s.provinces)) < 2 or s.city:
-        return origin, destination
+        return _refined(origin, destination, turn.text)
     read_origin, read_destination = _places_in_text(turn.understanding.text)
     if origin is None and read_origin != destination:
         origin = read_origin
     if destination is None and read_destination != origin:
         destination = read_destination
-    return origin, destination
+    return _refined(origin, destination, turn.text)
+
+
+def _province_only(place: Place | None) -> bool:
+    return place is not None and place.city in (None, place.province)
+
+
+def _refined(
+    origin: Place | None, destination: Place | None, text: str
+) -> tuple[Place | None, Place | None]:
+    """A province is never one end of a move to or from one of its own cities: it only
+    refines that city ("辽宁鞍山"). A province end becomes the one city of it the message
+    names ("转到老家 … 老家湖南衡阳": 衡阳市); one that names the other end's city is dropped,
+    leaving that city as the one known end."""
+    wide_origin, wide_destination = _province_only(origin), _province_only(destination)
+    origin, destination = staying.refine(origin, text), staying.refine(destination, text)
+    if origin is None or destination is None:
+        return origin, destination
+    if wide_origin == wide_destination or origin.province != destination.province:
+        return origin, destination
+    # A province and a city of its own: the province's namesake city ("在吉林交的…去长春":
+    # 吉林市) is the other end; otherwise the province only refines the city.
+    wide = origin if wide_origin else destination
+    city = staying.same_named_city(wide.province)
+    if city is not None and city not in (origin, destination):
+        return (city, destination) if wide_origin else (origin, city)
+    return (None, destination) if wide_origin else (origin, None)
 
 
 def _places_in_text(text: str) -> tuple[Place | None, Place | None]:
@@ -84,7 +111,90 @@ def _name(place: Place) -> str:
 
 
 async def handle(turn: Turn) -> Reply:
-    """Which kind of transfer this is, what moves, and how to apply (steps that match it)."""
+    """Which kind of transfer this is, what moves, and how to apply (steps that match it).
+
+    Someone staying away from the insured place (posted, retired to a child's city, working
+    elsewhere without asking to move) is told about remote-care filing instead."""
+    stay = staying.read(turn.text)
+    if stay is not None and (
+        stay.kind in ("posted", "retired")
+        or (stay.insured is not None and not staying.asks_to_move(turn.text))
+    ):
+        return _stay_reply(turn, stay)
+    reply = _move_reply(turn)
+    lead = _application_leads(turn)
+    return dataclasses.replace(reply, answer=(*lead, *reply.answer)) if lead else reply
+
+
+# Questions about the application itself, each answered before the general rule.
+_WRONG_INFO = (
+    "填错",
+    "写错",
+    "信息错",
+    "选错",
+    "被退回",
+    "退回来",
+    "驳回",
+    "审核不通过",
+    "没通过",
+)
+_CONSENT = ("单位同意", "公司同意", "单位批准", "公司批准", "单位签字", "单位盖章", "单位允许")
+
+
+def _application_leads(turn: Turn) -> list[Part]:
+    lead: list[Part] = []
+    if any(w in turn.text for w in _WRONG_INFO):
+        lead.append(Part("transfer/wrong_info"))
+    if any(w in turn.text for w in _CONSENT):
+        lead.append(Part("transfer/no_employer_consent"))
+        if turn.slots.scheme == "flexible" or "灵活就业" in turn.text:
+            lead.append(Part("transfer/flexible_self"))
+    return lead
+
+
+_DOING = {"working": "工作", "living": "常住", "treated": "看病"}
+
+
+def _stay_reply(turn: Turn, stay: staying.Stay) -> Reply:
+    """Insured at one place, staying at another: file for remote care at the insured place
+    (异地安置 for retirees, whose balance may be paid out across provinces), no transfer."""
+    insured = staying.name(stay.insured) if stay.insured else "参保地"
+    fields = {
+        "insured": insured,
+        "insured_at": f"参保地{insured}" if stay.insured else insured,
+        "there": staying.name(stay.there) if stay.there else "外地",
+        "doing": _DOING.get(stay.kind, "工作"),
+    }
+    key = stay.kind if stay.kind in ("posted", "retired") else "working"
+    answer = [Part(f"transfer/stay_{key}", fields)]
+    if stay.kind == "retired" and stay.cross_province is not False:
+        answer.append(Part("transfer/stay_retired_balance", fields))
+    ask = None
+    if stay.insured is None and stay.kind == "retired" and "origin" not in turn.asked:
+        answer.append(Part("transfer/stay_ask_insured"))
+        ask = "origin"
+    remember: dict[str, str] = {}
+    if stay.insured is not None and stay.insured.city and stay.there is not None:
+        remember = {
+            "city": stay.insured.city,
+            "province": stay.insured.province,
+            "origin": stay.insured.city,
+            "origin_province": stay.insured.province,
+            "destination": staying.name(stay.there),
+            "destination_province": stay.there.province,
+        }
+    return Reply(
+        answer=tuple(answer),
+        steps=(Part("transfer/stay_steps_app"), Part("transfer/stay_steps_local", fields)),
+        materials=(Part("transfer/stay_materials"),),
+        check=(Part("transfer/stay_check"),),
+        estimate=True,
+        ask=ask,
+        remember=remember,
+    )
+
+
+def _move_reply(turn: Turn) -> Reply:
     s = turn.slots
     resident = s.scheme == "resident"
     scheme = Scheme.RESIDENT if resident else Scheme.EMPLOYEE

@@ -1,5 +1,6 @@
 """Taking money out of the personal account: when it is allowed and how."""
 
+import dataclasses
 import re
 
 from bot.dialog.render import render_part
@@ -12,6 +13,7 @@ from bot.policy import (
 )
 from bot.policy.national import LONG_TERM_ELSEWHERE_MONTHS
 from intents import family_share
+from intents import stay as staying
 from intents.base import Intent
 from intents.figures import figure
 
@@ -150,6 +152,33 @@ _RELATIVE_USE = re.compile(
 )
 
 
+# "户口要注销吗": the emigration case's condition, asked about.
+_HUKOU = re.compile(r"户口.{0,4}(?:注销|销掉|销户)|(?:注销|销掉).{0,2}户口")
+# "那我怎么用这钱": spending the balance, not taking it out.
+_HOW_TO_USE = re.compile(r"(?:怎么|咋|如何|怎样)(?:用|花|使用)|能(?:用来|拿来)(?:干|做|买)|用在哪")
+# "去哪办": where to apply, asked on its own.
+_WHERE = re.compile(r"(?:去|在|到)(?:哪|哪里|哪儿)(?:办|申请|弄|交)|找谁办|哪个部门")
+
+
+def _resettled(turn: Turn) -> tuple[str | None, str | None] | None:
+    """(insured place, residence) of a retiree resettled in another province: said in the
+    message ("退休了去海南跟女儿住，老家辽宁鞍山"), or a retiree whose conversation has the
+    insured place in one province and the residence in another."""
+    stay = staying.read(turn.text)
+    if stay is not None and stay.kind == "retired" and stay.cross_province is not False:
+        insured = staying.name(stay.insured) if stay.insured else None
+        return insured, staying.name(stay.there) if stay.there else None
+    s = turn.slots
+    if (
+        s.scheme == "retired"
+        and s.origin_province
+        and s.destination_province
+        and s.origin_province != s.destination_province
+    ):
+        return s.origin, s.destination
+    return None
+
+
 async def handle(turn: Turn) -> Reply:
     """The verdict for the user's situation, its conditions, then how and with what to apply."""
     # A follow-up arrives read with the question before it ("…能取出来吗 那给我妈用呢"):
@@ -159,8 +188,38 @@ async def handle(turn: Turn) -> Reply:
         return family_share.answer(turn, resident=turn.slots.scheme == "resident")
     if turn.slots.scheme == "resident":
         return _resident()
+    if _HOW_TO_USE.search(own) and not any(w in own for w in ("取", "提", "拿出", "现金")):
+        return _how_to_use()
+    reply = _verdict(turn, own)
+    if _WHERE.search(own):
+        # "去哪办": where first; the materials were asked (and shown) before.
+        where = Part("withdraw/where", {"insured": _places(turn)[0] or "参保地"})
+        return dataclasses.replace(reply, answer=(where, *reply.answer), materials=())
+    return reply
+
+
+def _how_to_use() -> Reply:
+    """Spending the balance: the e-voucher at designated places, and family sharing."""
+    return Reply(
+        answer=(Part("withdraw/how_to_use"),),
+        steps=(Part("withdraw/steps_e_card"),),
+        check=(Part("withdraw/check"),),
+    )
+
+
+def _verdict(turn: Turn, own: str) -> Reply:
     insured, residence = _places(turn)
     case = _case(turn.text)
+    hukou = bool(_HUKOU.search(own))
+    if hukou:
+        case = WithdrawalCase.EMIGRATION
+    resettled = (
+        _resettled(turn) if case in (WithdrawalCase.OTHER, case.LONG_TERM_ELSEWHERE) else None
+    )
+    if resettled is not None:
+        case = WithdrawalCase.LONG_TERM_ELSEWHERE
+        insured = resettled[0] or insured
+        residence = resettled[1] or residence
     if case is WithdrawalCase.OTHER and residence is not None:
         # "医保是哈尔滨的，我在三亚住了8个月": living away from the insured place is the
         # long-stay case, whether or not the user uses the words "长期在外地".
@@ -177,10 +236,16 @@ async def handle(turn: Turn) -> Reply:
         "short": need - months if months is not None and months < need else "",
     }
     answer = [Part(_headline(result, turn.text), fields)]
-    if case is WithdrawalCase.LONG_TERM_ELSEWHERE and turn.slots.scheme == "retired":
+    if hukou:
+        answer = [Part("withdraw/ask_hukou")]
+    elif resettled is not None:
+        # A retiree resettled in another province has a route of their own, without the
+        # long-stay months.
+        answer = [Part("withdraw/case_retiree_resettled", fields)]
+    elif case is WithdrawalCase.LONG_TERM_ELSEWHERE and turn.slots.scheme == "retired":
         # A resettled retiree has a route of their own: said right after the verdict.
         answer.append(Part("withdraw/retiree_resettled"))
-    if result.conditions:
+    if result.conditions and resettled is None:
         if case not in (WithdrawalCase.TO_WALLET, WithdrawalCase.OTHER):
             answer.append(Part("withdraw/conditions_head"))
         answer += [Part(f"withdraw/cond_{c}", fields) for c in result.conditions]

@@ -189,6 +189,26 @@ def test_month_part_of_this_and_next_month_is_never_moved(today: date) -> None:
     assert only_rough(extract("下个月初申请", today)) == after
 
 
+@pytest.mark.parametrize("today", TODAYS)
+@pytest.mark.parametrize(
+    ("text", "ahead"),
+    [("我下个月补", 1), ("下月补", 1), ("下个月交", 1), ("下个月再补吧", 1), ("下月缴", 1),
+     ("下下个月补", 2), ("下下月交", 2)],
+)  # fmt: skip
+def test_paying_next_month_is_roughly_its_first_day(today: date, text: str, ahead: int) -> None:
+    # QA round 4, t13: "我下个月补" is a rough day like "下个月初", never today or a past day.
+    first = today.replace(day=1)
+    for _ in range(ahead):
+        first = (first + timedelta(days=31)).replace(day=1)
+    assert only_rough(extract(text, today)) == first
+
+
+@pytest.mark.parametrize("text", ["下个月", "下个月的事", "下个月再说", "上个月补的"])
+def test_next_month_without_a_payment_is_no_planned_day(text: str) -> None:
+    e = extract(text, TODAY)
+    assert all(r.day <= TODAY for r in e.approx_dates) and e.dates == ()
+
+
 def test_end_of_october_from_the_qa_report() -> None:
     e = extract("我10月底申请了从广州转到成都,到现在还没到账", TODAY)
     assert only_rough(e) == date(TODAY.year, 10, last_day(TODAY.year, 10))

@@ -46,6 +46,8 @@ Documented decisions:
   months back; "上周" is a week ago, "上个月" the same day last month). Such a day is only
   roughly known, so it never becomes an exact ``dates`` entry: a reply built on it says "约".
   Working days ("10个工作日前") need the holiday calendar and are left to the policy layer.
+  A payment planned for a coming month without its day ("下个月补", "下月交") is the 1st of
+  that month, rough like "下个月初"; "下个月" alone is no day.
 * Parts of a month or year are days too: 月初 the 1st, 上旬 the 5th, 月中/中旬 the 15th,
   下旬 the 25th, 月底/月末 the last day; 年初 1 January, 年中 1 July, 年底 31 December. 月底/
   年底 as a deadline ("10月底前", "年底") are exact; every other part, and any part said of
@@ -646,6 +648,20 @@ def _past_rough(word: str, text: str, end: int, today: dt.date) -> dt.date | Non
     return None
 
 
+# "下个月补", "下月再交": a payment planned for a coming month without its day.
+_PLAN_VERB_RE: Final = re.compile(r"(?:再|就|去|才|要|会|准备|打算)?(?:补|交|缴)")
+
+
+def _planned_rough(word: str, text: str, end: int, today: dt.date) -> dt.date | None:
+    """ "下个月补" / "下下月交": the 1st of that month, taken roughly like "下个月初" (a plan
+    to pay, never a day already past); "下个月" alone or before anything else is no day."""
+    offset = _MONTH_REL.get(word, 0)
+    if offset <= 0 or _PLAN_VERB_RE.match(text, end) is None:
+        return None
+    year, month = _shift_month(today.year, today.month, offset)
+    return dt.date(year, month, 1)
+
+
 def _ago(m: re.Match[str], text: str, today: dt.date) -> dt.date | None:
     """The day "N units ago" means, or None when the phrase is not a count back in time."""
     start, raw, unit = m.start(), m.group("n"), m.group("unit")
@@ -793,6 +809,8 @@ def _dates(
             found.append((m.start(), resolved))
         else:
             past = _past_rough(m.group(), text, m.end(), today)
+            if past is None:
+                past = _planned_rough(m.group(), text, m.end(), today)
             if past is not None:
                 rough.append(RoughDate(past, (m.start(), m.end())))
     if numberish:

@@ -31,16 +31,24 @@ __all__ = [
     "FlexibleContributionInputs",
     "LateFee",
     "LateFeeInputs",
+    "LateFeeShare",
     "MemberStatus",
+    "OverdueDaysEstimate",
     "Sex",
     "YearsAgainstRule",
     "YearsShortfall",
     "YearsShortfallInputs",
+    "YearsTopUp",
+    "YearsTopUpInputs",
     "back_payment",
     "contribution_years_shortfall",
     "flexible_monthly_contribution",
+    "flexible_yearly_contribution",
     "late_fee",
+    "late_fee_share",
     "monthly_account_credit",
+    "overdue_days_estimate",
+    "years_top_up",
 ]
 
 
@@ -175,6 +183,30 @@ def flexible_monthly_contribution(
     )
 
 
+MONTHS_PER_YEAR = 12
+
+
+def flexible_yearly_contribution(
+    *, city: CityPolicy | None, base: Decimal | None = None
+) -> FlexibleContribution:
+    """A year of a flexible worker's contributions: the monthly amount × 12 (Decimal range,
+    not rounded), with the same base, rate, notes and sources as the monthly figure."""
+    month = flexible_monthly_contribution(city=city, base=base)
+    months = Decimal(MONTHS_PER_YEAR)
+    return FlexibleContribution(
+        inputs=month.inputs,
+        base=month.base,
+        rate=month.rate,
+        amount=month.amount.scale(months) if month.amount is not None else None,
+        basis=(
+            f"{_base_text(month.base)} × {fmt_rate(month.rate)} × {MONTHS_PER_YEAR}个月"
+            f"{_given(base)}"
+        ),
+        notes=month.notes,
+        provenance=month.provenance,
+    )
+
+
 # --- 2. late fee -----------------------------------------------------------------------------
 
 
@@ -237,6 +269,66 @@ def late_fee(arrears: Decimal, days: int, cause: LapseCause) -> LateFee:
         basis=f"{fmt_number(arrears)}元 × {pct}%/天 × {days}天",
         notes=(cause_note, K.LATE_FEE_SOME_PLACES),
         provenance=(rate.provenance,) + ((nat.EMPLOYER_BACK_PAYMENT,) if not owed else ()),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LateFeeShare:
+    """The late fee for ``days`` as a share of the arrears (0.05%/day × days), for when the
+    arrears themselves are not known yet: "欠费的6%"."""
+
+    days: int
+    share: Decimal  # exact, e.g. Decimal("0.06")
+    basis: str
+    provenance: tuple[Provenance, ...]
+
+    @property
+    def percent(self) -> str:
+        """'6%', '1.5%'."""
+        return f"{fmt_number(self.share * 100)}%"
+
+
+def late_fee_share(days: int) -> LateFeeShare:
+    """What ``days`` overdue add as a share of the arrears (personal arrears)."""
+    if days < 0:
+        raise ValueError("days must not be negative")
+    rate = nat.LATE_FEE_DAILY_RATE
+    pct = fmt_number(rate.value * 100)
+    return LateFeeShare(
+        days=days,
+        share=rate.value * days,
+        basis=f"欠费 × {pct}%/天 × {days}天",
+        provenance=(rate.provenance,),
+    )
+
+
+DAYS_PER_MONTH = 30
+
+
+@dataclass(frozen=True, slots=True)
+class OverdueDaysEstimate:
+    """Days overdue estimated from a lapse of ``months`` consecutive months paid back today:
+    each month is due at its end, so the newest is about 30 days late and the oldest
+    ``months`` × 30; the late fee on the whole arrears is that of the average, 15 × (months+1)."""
+
+    months: int
+    average_days: int
+    oldest_days: int
+    basis: str
+    provenance: tuple[Provenance, ...]
+
+
+def overdue_days_estimate(months: int) -> OverdueDaysEstimate:
+    """The average days overdue for ``months`` missed months (an estimate, said to be one)."""
+    if months < 1:
+        raise ValueError("months must be at least 1")
+    average = DAYS_PER_MONTH // 2 * (months + 1)
+    return OverdueDaysEstimate(
+        months=months,
+        average_days=average,
+        oldest_days=DAYS_PER_MONTH * months,
+        basis=f"断缴{months}个月，各月按每月30天、月底到期算，平均逾期约{average}天",
+        provenance=(nat.OVERDUE_DAYS_RULE,),
     )
 
 
@@ -428,3 +520,62 @@ def _required(
     else:
         pair = (years[sex], years[sex])
     return pair, rule.value.min_actual, rule.provenance, notes
+
+
+@dataclass(frozen=True, slots=True)
+class YearsTopUpInputs:
+    years_short: Decimal
+    base: Decimal | None
+    city: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class YearsTopUp:
+    """Paying the missing years in one go at retirement: base × rate × the missing months
+    (a range like the rate; ``amount`` None when no base is known). Always an estimate of a
+    rule that differs by place (some places ask to keep paying monthly instead)."""
+
+    inputs: YearsTopUpInputs
+    months: Decimal
+    base: Decimal | None
+    rate: RateRange
+    amount: MoneyRange | None
+    basis: str
+    notes: tuple[K, ...]
+    provenance: tuple[Provenance, ...]
+
+
+def years_top_up(
+    years_short: Decimal | int, *, city: CityPolicy | None, base: Decimal | None = None
+) -> YearsTopUp:
+    """What topping up ``years_short`` missing years costs (Decimal range, not rounded): the
+    user's base, else the city's average wage, at the city's rate, else 10%–12%."""
+    short = Decimal(years_short)
+    if short <= 0:
+        raise ValueError("years_short must be positive")
+    months = short * 12
+    base_value, base_source = _base(base, city)
+    rate_fig = _rate(city)
+    rate = rate_fig.value
+    notes: list[K] = [K.PAY_UP_IN_ONE_GO]
+    amount = None
+    if base_value is None:
+        notes.append(K.NEED_BASE)
+    else:
+        total = base_value * months
+        amount = MoneyRange(total * rate.low, total * rate.high)
+        if base is None:
+            notes.append(K.BASE_FROM_CITY_WAGE)
+    return YearsTopUp(
+        inputs=YearsTopUpInputs(short, base, city.name if city else None),
+        months=months,
+        base=base_value,
+        rate=rate,
+        amount=amount,
+        basis=(
+            f"{_base_text(base_value)} × {fmt_rate(rate)} × {fmt_number(months)}个月"
+            f"（差{fmt_number(short)}年）{_given(base)}"
+        ),
+        notes=tuple(notes),
+        provenance=_known(base_source, rate_fig.provenance, nat.YEARS_TOP_UP),
+    )
