@@ -158,3 +158,21 @@ async def test_a_section_the_last_topic_lacks_comes_from_the_topic_that_has_it(
     await say(bot, "公司没给我交医保 断了3个月 能报销吗")
     answer = await say(bot, "公司的锅 需要带什么")
     assert "劳动合同" in answer
+
+
+# --- qa4 #2: a province named with one of its own cities is not the other end of a move ------
+
+
+@pytest.mark.parametrize(
+    ("text", "origin", "destination"),
+    [
+        ("我在浙江宁波上班，医保怎么转到杭州", "宁波市", "杭州市"),
+        ("辽宁鞍山的医保转到海口怎么办", "鞍山市", "海口市"),
+    ],
+)
+async def test_a_province_refining_its_city_is_no_end_of_the_move(
+    bot: Pipeline, text: str, origin: str, destination: str
+) -> None:
+    answer = await bot.respond("u", text, today=date(2026, 11, 25))
+    assert f"{origin}转到{destination}" in answer.text or origin in answer.text
+    assert "省转到" not in answer.text

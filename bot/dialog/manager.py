@@ -222,11 +222,11 @@ class Dialog:
             reply = dataclasses.replace(reply, answer=(*reply.answer, _PRIVACY_NOTE))
         if compact:
             hidden = private_amounts(turn.slots, entities)
-            rendered = render_compact(reply, hidden, _focus(turn.text))
+            rendered = render_compact(reply, hidden, _focus(own_norm))
         else:
             # "需要什么材料" after an answer that lists them: that part alone, not it all again.
             only = intent == state.last_intent and leans_on != "pending" and _asks_part(text)
-            rendered = render_reply(reply, _focus(turn.text), only=only)
+            rendered = render_reply(reply, _focus(own_norm), only=only)
             # A short question about the last answer, not an answer to ours nor a new place.
             asks_of_it = leans_on != "pending" and is_short_follow_up(understanding)
             if asks_of_it and not only and intent == state.last_intent:

@@ -195,14 +195,25 @@ def _is_route(mentions: list[PlaceMention]) -> bool:
     )
 
 
+def _without_refined_provinces(mentions: list[PlaceMention]) -> list[PlaceMention]:
+    """A province written just before one of its own cities ("浙江宁波", "辽宁省鞍山市") only
+    says where that city is: it is never the other end of a move. Apart from its city
+    ("在吉林交的医保，现在去长春") it still may be."""
+    refined = {
+        id(p)
+        for p, c in zip(mentions, mentions[1:], strict=False)
+        if p.city is None and c.city and c.province == p.province and c.start - p.end <= 1
+    }
+    return [m for m in mentions if id(m) not in refined]
+
+
 def slots_from(u: Understanding, e: Entities) -> Slots:
     """Slots stated in this message alone. A province at one end of a move to or from a city
     is that end, by its province name ("从四川转到重庆": 四川省 → 重庆市)."""
-    cities = [m for m in u.places.mentions if m.city]
-    if _is_route(u.places.mentions):
-        cities = [
-            m if m.city else dataclasses.replace(m, city=m.province) for m in u.places.mentions
-        ]
+    mentions = _without_refined_provinces(u.places.mentions)
+    cities = [m for m in mentions if m.city]
+    if _is_route(mentions):
+        cities = [m if m.city else dataclasses.replace(m, city=m.province) for m in mentions]
     origin = destination = city = None
     origin_p = destination_p = province = None
     if cities:
@@ -223,7 +234,7 @@ def slots_from(u: Understanding, e: Entities) -> Slots:
             other = next((m for m in cities if m.city != destination), None)
             if other is not None:
                 origin, origin_p = other.city, other.province
-        first = next(m for m in u.places.mentions if m.city)  # a city, not a province end
+        first = next(m for m in mentions if m.city)  # a city, not a province end
         city, province = first.city, first.province
     elif u.provinces:
         province = u.provinces[0]
