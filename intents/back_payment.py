@@ -222,15 +222,7 @@ def _resident_reply(turn: Turn, in_time: bool) -> Reply:
     figures = [] if answer[0].key == "back_payment/resident_in_time" else list(rule_figures)
     if open_now and not planned_payment(turn):
         figures.insert(0, _deadline_figure(status))
-    return Reply(
-        answer=unique_parts(answer),
-        figures=tuple(figures),
-        steps=(Part("payment/steps_resident", {"place": s.city or "当地"}),),
-        materials=(Part("payment/materials_resident"),),
-        check=(Part("back_payment/check_resident"),),
-        remember={"scheme": "resident"},
-        estimate=rule_estimate or is_estimate(status),
-    )
+    return _with_resident_sections(turn, answer, figures, rule_estimate or is_estimate(status))
 
 
 def _deadline_figure(status: ResidentPaymentStatus) -> Figure:
@@ -241,7 +233,6 @@ def _deadline_figure(status: ResidentPaymentStatus) -> Figure:
 def join_reply(turn: Turn) -> Reply:
     """Never insured: nothing to pay back. Without an employer, the residents' scheme (no age
     limit), paid in the collection period; with one, the employer enrols them."""
-    s = turn.slots
     status, phase = _phase(turn)
     answer = [Part("back_payment/never_insured"), phase]
     figures: list[Figure] = []
@@ -251,14 +242,21 @@ def join_reply(turn: Turn) -> Reply:
         rule, rule_figures, _ = resident_rule(turn)
         answer.extend(rule)
         figures.extend(rule_figures)
+    return _with_resident_sections(turn, answer, figures, estimate=True)
+
+
+def _with_resident_sections(
+    turn: Turn, answer: list[Part], figures: list[Figure], estimate: bool
+) -> Reply:
+    """A residents' reply: how and where residents pay, with what, and where to check."""
     return Reply(
         answer=unique_parts(answer),
         figures=tuple(figures),
-        steps=(Part("payment/steps_resident", {"place": s.city or "当地"}),),
+        steps=(Part("payment/steps_resident", {"place": turn.slots.city or "当地"}),),
         materials=(Part("payment/materials_resident"),),
         check=(Part("back_payment/check_resident"),),
         remember={"scheme": "resident"},
-        estimate=True,
+        estimate=estimate,
     )
 
 

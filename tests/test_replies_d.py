@@ -9,9 +9,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from conversation import chat, head
 
-from bot.dialog.render import MAX_BYTES
-from bot.dialog.types import Answer
 from bot.pipeline import Pipeline
 from bot.policy import ResidentPhase, fmt_yuan, public_source, resident_payment_status
 from bot.policy.lapse import resident_late_payment
@@ -21,20 +20,6 @@ TODAY = date(2026, 11, 25)
 NANJING = default_city_policies().city("南京市")
 # Comfortably inside one WeChat message: room for a place disclaimer or one more sentence.
 MARGIN_BYTES = 1900
-
-
-async def chat(bot: Pipeline, *turns: str, today: date = TODAY, user: str = "u") -> list[Answer]:
-    out = []
-    for text in turns:
-        answer = await bot.respond(user, text, today=today)
-        assert len(answer.text.encode("utf-8")) <= MAX_BYTES, answer.text
-        assert "${" not in answer.text
-        out.append(answer)
-    return out
-
-
-def head(answer: Answer) -> str:
-    return answer.text.split("\n\n")[0]
 
 
 # --- policy: where today falls in the residents' payment year --------------------------------

@@ -12,9 +12,8 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from conversation import chat, figure_lines, head
 
-from bot.dialog.render import MAX_BYTES
-from bot.dialog.types import Answer
 from bot.pipeline import Pipeline
 from bot.policy import (
     ExplanationKey,
@@ -39,24 +38,6 @@ SHENZHEN = CITIES.city("深圳市")
 NANJING = CITIES.city("南京市")
 # Common replies keep this much room under the 2048-byte limit.
 MARGIN_BYTES = 1800
-
-
-async def chat(bot: Pipeline, *turns: str, today: date = TODAY, user: str = "u") -> list[Answer]:
-    out = []
-    for text in turns:
-        answer = await bot.respond(user, text, today=today)
-        assert len(answer.text.encode("utf-8")) <= MAX_BYTES, answer.text
-        assert "${" not in answer.text
-        out.append(answer)
-    return out
-
-
-def head(answer: Answer) -> str:
-    return answer.text.split("\n\n")[0]
-
-
-def figure_lines(answer: Answer) -> list[str]:
-    return [line for line in answer.text.splitlines() if line.startswith("· ")]
 
 
 # --- #10 a flexible worker's monthly contribution: base × rate -------------------------------

@@ -11,9 +11,8 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from conversation import chat, figure_lines, head
 
-from bot.dialog.render import MAX_BYTES
-from bot.dialog.types import Answer
 from bot.pipeline import Pipeline
 from bot.policy import (
     Scheme,
@@ -34,24 +33,6 @@ TODAY = date(2026, 11, 25)
 CITIES = default_city_policies()
 SHENZHEN = CITIES.city("深圳市")
 BEIJING = CITIES.city("北京市")
-
-
-async def chat(bot: Pipeline, *turns: str, today: date = TODAY, user: str = "u") -> list[Answer]:
-    out = []
-    for text in turns:
-        answer = await bot.respond(user, text, today=today)
-        assert len(answer.text.encode("utf-8")) <= MAX_BYTES, answer.text
-        assert "${" not in answer.text
-        out.append(answer)
-    return out
-
-
-def head(answer: Answer) -> str:
-    return answer.text.split("\n\n")[0]
-
-
-def figure_lines(answer: Answer) -> list[str]:
-    return [line for line in answer.text.splitlines() if line.startswith("· ")]
 
 
 # --- 1. a flexible worker's month and year ------------------------------------------------------

@@ -143,26 +143,17 @@ def render_reply(reply: Reply, focus: str | None = None, only: bool = False) -> 
 def _render_section_only(reply: Reply, focus: str) -> Rendered:
     """The asked section first; the whole answer and the other sections behind a menu."""
     title = SECTION_TITLES[focus]
-    body = f"【{title}】\n{render_parts(getattr(reply, focus))}"
-    head = [render_parts(reply.answer)]
-    if reply.figures:
-        head.append("\n".join(render_figure(f) for f in reply.figures))
-    if reply.estimate:
-        head.append(render_part(Part("common/estimate_note")))
-    others = [("完整答复", "\n\n".join(head))]
-    for attr, name in SECTION_TITLES.items():
-        parts: tuple[Part, ...] = getattr(reply, attr)
-        if parts and attr != focus:
-            others.append((name, f"【{name}】\n{render_parts(parts)}"))
-    followups = {str(i): clip(text) for i, (_, text) in enumerate(others, start=1)}
-    menu = "，".join(f"回复{i}查看{name}" for i, (name, _) in enumerate(others, start=1))
-    tail = f"\n\n{menu}"
-    return Rendered(clip(body, MAX_BYTES - utf8_len(tail)) + tail, followups)
+    return _part_with_menu(reply, f"【{title}】\n{render_parts(getattr(reply, focus))}", focus)
 
 
 def render_lines_only(reply: Reply, lines: tuple[str, ...]) -> Rendered:
     """Some lines of the answer, the ones a follow-up asks about; the whole answer and the
     sections behind a menu (see ``bot.dialog.repeat``)."""
+    return _part_with_menu(reply, "\n".join(lines))
+
+
+def _part_with_menu(reply: Reply, shown: str, skip: str | None = None) -> Rendered:
+    """``shown`` now; the whole answer and every section but ``skip`` behind numbers."""
     head = [render_parts(reply.answer)]
     if reply.figures:
         head.append("\n".join(render_figure(f) for f in reply.figures))
@@ -171,9 +162,9 @@ def render_lines_only(reply: Reply, lines: tuple[str, ...]) -> Rendered:
     others = [("完整答复", "\n\n".join(head))]
     for attr, name in SECTION_TITLES.items():
         parts: tuple[Part, ...] = getattr(reply, attr)
-        if parts:
+        if parts and attr != skip:
             others.append((name, f"【{name}】\n{render_parts(parts)}"))
     followups = {str(i): clip(text) for i, (_, text) in enumerate(others, start=1)}
     menu = "，".join(f"回复{i}查看{name}" for i, (name, _) in enumerate(others, start=1))
     tail = f"\n\n{menu}"
-    return Rendered(clip("\n".join(lines), MAX_BYTES - utf8_len(tail)) + tail, followups)
+    return Rendered(clip(shown, MAX_BYTES - utf8_len(tail)) + tail, followups)

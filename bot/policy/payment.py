@@ -84,6 +84,38 @@ def _known(*items: Provenance | None) -> tuple[Provenance, ...]:
 
 
 @dataclass(frozen=True, slots=True)
+class _Priced:
+    """Months of contributions priced: base × months × rate, and what that rests on."""
+
+    base: Decimal | None
+    rate: RateRange
+    amount: MoneyRange | None
+    notes: tuple[K, ...]
+    provenance: tuple[Provenance, ...]
+
+
+def _priced(
+    months: Decimal | int, base: Decimal | None, city: CityPolicy | None, *also: Provenance
+) -> _Priced:
+    """The user's base, else the city's average wage (a common middle choice), at the city's
+    rate where known, else the national 10%–12%; no amount (and NEED_BASE) without a base."""
+    base_value, base_source = _base(base, city)
+    rate_fig = _rate(city)
+    rate = rate_fig.value
+    notes: list[K] = []
+    amount = None
+    if base_value is None:
+        notes.append(K.NEED_BASE)
+    else:
+        total = base_value * months
+        amount = MoneyRange(total * rate.low, total * rate.high)
+        if base is None:
+            notes.append(K.BASE_FROM_CITY_WAGE)
+    provenance = _known(base_source, rate_fig.provenance, *also)
+    return _Priced(base_value, rate, amount, tuple(notes), provenance)
+
+
+@dataclass(frozen=True, slots=True)
 class BackPaymentInputs:
     months: int
     base: Decimal | None
@@ -109,26 +141,15 @@ def back_payment(
     """Estimate what paying back ``months`` of arrears costs (Decimal range, not rounded)."""
     if months < 1:
         raise ValueError("months must be at least 1")
-    base_value, base_source = _base(base, city)
-    rate_fig = _rate(city)
-    rate = rate_fig.value
-    notes: list[K] = []
-    amount = None
-    if base_value is None:
-        notes.append(K.NEED_BASE)
-    else:
-        total = base_value * months
-        amount = MoneyRange(total * rate.low, total * rate.high)
-        if base is None:
-            notes.append(K.BASE_FROM_CITY_WAGE)
+    priced = _priced(months, base, city)
     return BackPayment(
         inputs=BackPaymentInputs(months, base, city.name if city else None),
-        base=base_value,
-        rate=rate,
-        amount=amount,
-        basis=f"{_base_text(base_value)} × {months}个月 × {fmt_rate(rate)}{_given(base)}",
-        notes=tuple(notes),
-        provenance=_known(base_source, rate_fig.provenance),
+        base=priced.base,
+        rate=priced.rate,
+        amount=priced.amount,
+        basis=f"{_base_text(priced.base)} × {months}个月 × {fmt_rate(priced.rate)}{_given(base)}",
+        notes=priced.notes,
+        provenance=priced.provenance,
     )
 
 
@@ -161,25 +182,15 @@ def flexible_monthly_contribution(
     """Estimate one month's contribution (Decimal range, not rounded): the user's base first,
     else the city's average wage (a common middle choice of base), at the city's rate where
     known, else the national 10%–12%."""
-    base_value, base_source = _base(base, city)
-    rate_fig = _rate(city)
-    rate = rate_fig.value
-    notes: list[K] = []
-    amount = None
-    if base_value is None:
-        notes.append(K.NEED_BASE)
-    else:
-        amount = MoneyRange(base_value * rate.low, base_value * rate.high)
-        if base is None:
-            notes.append(K.BASE_FROM_CITY_WAGE)
+    priced = _priced(1, base, city)
     return FlexibleContribution(
         inputs=FlexibleContributionInputs(base, city.name if city else None),
-        base=base_value,
-        rate=rate,
-        amount=amount,
-        basis=f"{_base_text(base_value)} × {fmt_rate(rate)}{_given(base)}",
-        notes=tuple(notes),
-        provenance=_known(base_source, rate_fig.provenance),
+        base=priced.base,
+        rate=priced.rate,
+        amount=priced.amount,
+        basis=f"{_base_text(priced.base)} × {fmt_rate(priced.rate)}{_given(base)}",
+        notes=priced.notes,
+        provenance=priced.provenance,
     )
 
 
@@ -554,28 +565,17 @@ def years_top_up(
     if short <= 0:
         raise ValueError("years_short must be positive")
     months = short * 12
-    base_value, base_source = _base(base, city)
-    rate_fig = _rate(city)
-    rate = rate_fig.value
-    notes: list[K] = [K.PAY_UP_IN_ONE_GO]
-    amount = None
-    if base_value is None:
-        notes.append(K.NEED_BASE)
-    else:
-        total = base_value * months
-        amount = MoneyRange(total * rate.low, total * rate.high)
-        if base is None:
-            notes.append(K.BASE_FROM_CITY_WAGE)
+    priced = _priced(months, base, city, nat.YEARS_TOP_UP)
     return YearsTopUp(
         inputs=YearsTopUpInputs(short, base, city.name if city else None),
         months=months,
-        base=base_value,
-        rate=rate,
-        amount=amount,
+        base=priced.base,
+        rate=priced.rate,
+        amount=priced.amount,
         basis=(
-            f"{_base_text(base_value)} × {fmt_rate(rate)} × {fmt_number(months)}个月"
+            f"{_base_text(priced.base)} × {fmt_rate(priced.rate)} × {fmt_number(months)}个月"
             f"（差{fmt_number(short)}年）{_given(base)}"
         ),
-        notes=tuple(notes),
-        provenance=_known(base_source, rate_fig.provenance, nat.YEARS_TOP_UP),
+        notes=(K.PAY_UP_IN_ONE_GO, *priced.notes),
+        provenance=priced.provenance,
     )
