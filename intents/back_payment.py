@@ -447,6 +447,13 @@ INTENT = Intent(
         "通知我": -2.0,
         "提醒": -2.0,
         "咋补": 3.5,
+        "怎样补": 3.5,
+        "如何补": 3.5,
+        # Paying on after a lapse ("还能接着交吗") asks what the lapse leaves (lapse_effects).
+        "接着交": -1.5,
+        "接着缴": -1.5,
+        "继续交": -1.5,
+        "继续缴": -1.5,
         "怎么弄": 0.5,
         "补": 1.5,
         # Too late to pay arrears? 来得及 alone asks about this year's deadline (payment).

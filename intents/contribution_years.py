@@ -102,6 +102,8 @@ async def handle(turn: Turn) -> Reply:
         return Reply(answer=(Part("contribution_years/resident"),), check=check)
 
     years = turn.slots.years
+    if years is not None and _asks_if_years_suffice(turn.text):
+        return _years_for_life(turn, years, policy, fields, steps, check)
     wants_number = any(w in turn.text for w in _SHORTFALL_WORDS)
     if years is None and wants_number and "years" not in turn.asked:
         return Reply(answer=(Part("contribution_years/ask_years"),), ask="years")
@@ -298,6 +300,57 @@ def _top_up(
         estimate=estimate,
         ask=ask,
     )
+
+
+# "交满15年就终身免费了吗": a number of years asked about, not years the user has paid.
+_IF_YEARS = re.compile(
+    r"(?:交|缴)(?:满|够|足|了)?\s*[0-9一二两三四五六七八九十]+\s*年(?:就|以后|之后|后|是不是|算不算)"
+)
+_FOR_LIFE_WORDS = ("终身", "终生", "一辈子", "免费", "不用再交", "不用交", "不交了", "享受")
+_PAID_SAID = re.compile(r"我(?:已经|都)?(?:交|缴)(?:满|够|足|了)|已经(?:交|缴)")
+
+
+def _asks_if_years_suffice(text: str) -> bool:
+    return (
+        _IF_YEARS.search(text) is not None
+        and any(w in text for w in _FOR_LIFE_WORDS)
+        and _PAID_SAID.search(text) is None
+    )
+
+
+def _years_for_life(
+    turn: Turn,
+    years: Decimal,
+    policy: CityPolicy | None,
+    fields: dict[str, object],
+    steps: tuple[Part, ...],
+    check: tuple[Part, ...],
+) -> Reply:
+    """ "交满15年就终身免费了吗": not necessarily. What counts is the cumulative years the
+    insured place requires at retirement; and only employee insurance works that way."""
+    rule = policy.required_years if policy else None
+    values: dict[str, object] = {**fields, "asked": fmt_number(years)}
+    if rule:
+        male, female = rule.value.male, rule.value.female
+        if years >= max(male, female):
+            verdict = f"交{values['asked']}年按这个标准是够的"
+        elif years >= min(male, female):
+            short_sex = "男性" if male > female else "女性"
+            verdict = f"只交{values['asked']}年的话{short_sex}还不够，要补足差的年数"
+        else:
+            verdict = f"只交{values['asked']}年还不够，要补足差的年数"
+        values |= {"male": male, "female": female, "verdict": verdict}
+        place = Part("contribution_years/for_life_city", values)
+    else:
+        common = COMMON_CITY_REQUIRED_YEARS.value
+        values |= {"male": common.male, "female": common.female}
+        place = Part("contribution_years/for_life_reference", values)
+    answer = (
+        Part("contribution_years/for_life", values),
+        place,
+        Part("contribution_years/for_life_after", values),
+    )
+    return Reply(answer=answer, steps=steps, check=check, estimate=rule is None)
 
 
 _SEX_WORD = {Sex.MALE: "男性", Sex.FEMALE: "女性"}

@@ -78,10 +78,15 @@ def answer(turn: Turn, *, resident: bool) -> Reply:
         # and the warning right after it.
         asks_legal = any(w in turn.text for w in ("违法", "犯法", "违规", "合法", "可以借"))
         parts.insert(0 if asks_legal else 1, Part("family_share/lend_card"))
-    parts += [Part("family_share/who"), Part("family_share/what")]
+    premium = any(w in turn.text for w in _PREMIUM_WORDS)
+    # The premium line below says it at length: the short "what" leaves it out.
+    parts += [
+        Part("family_share/who"),
+        Part(f"family_share/what{'_no_premium' if premium else ''}"),
+    ]
     if not resident:
         parts.append(Part("family_share/only_employee"))  # the resident answer says it
-    if any(w in turn.text for w in _PREMIUM_WORDS):
+    if premium:
         parts.append(Part("family_share/premium", fields))
     if any(w in turn.text for w in _ELSEWHERE_WORDS):
         parts.append(Part("family_share/elsewhere", fields))

@@ -4,13 +4,20 @@ from bot.dialog.types import Part, Reply, Turn
 from bot.menu import TOPIC_CHOICES
 from intents.base import Intent
 
-_THANKS = ("谢谢", "感谢", "多谢", "好的", "明白", "知道了", "再见", "拜拜")
+_THANKS = ("谢谢", "感谢", "多谢", "再见", "拜拜")
+# "好的", "收到", "嗯嗯", "ok": the user took the answer in; nothing to thank them for.
+_ACKNOWLEDGED = (
+    "好的", "好滴", "好嘞", "明白", "知道了", "懂了", "了解", "收到", "嗯", "ok", "okay",
+)  # fmt: skip
 
 
 async def handle(turn: Turn) -> Reply:
-    """A menu of what the bot answers; thanks and goodbyes get a short word instead."""
+    """A menu of what the bot answers; thanks, goodbyes and acknowledgements get a short word
+    instead."""
     if any(word in turn.text for word in _THANKS):
         return Reply(answer=(Part("greeting/thanks"),))
+    if any(word in turn.text for word in _ACKNOWLEDGED):
+        return Reply(answer=(Part("greeting/ack"),))
     return Reply(answer=(Part("greeting/menu"),), choices=TOPIC_CHOICES)
 
 
@@ -57,6 +64,18 @@ INTENT = Intent(
         "好的": 2.5,
         "明白了": 3.0,
         "知道了": 3.0,
+        # Acknowledgements: "嗯嗯", "收到", "ok", "好嘞", "懂了".
+        "嗯": 2.5,
+        "嗯嗯": 3.5,
+        "收到": 3.0,
+        "没收到": -3.0,
+        "收到了吗": -3.0,
+        "ok": 3.0,
+        "okay": 3.0,
+        "好嘞": 3.0,
+        "好滴": 3.0,
+        "懂了": 3.0,
+        "了解了": 3.0,
         "再见": 3.5,
         "拜拜": 3.5,
         "开始": 2.5,
@@ -103,5 +122,9 @@ INTENT = Intent(
         "晚上好 打扰了",
         "多谢帮忙",
         "开始",
+        "嗯嗯 好",
+        "收到 谢谢",
+        "ok 明白",
+        "好嘞",
     ),
 )

@@ -119,6 +119,13 @@ async def handle(turn: Turn) -> Reply:
     picture again; residents get the residents' rules (no personal account, the city's dated
     deadline where there is one).
     """
+    # 大病保险 / 补充医疗保险 are not this scheme's payments or lapses: say what they are.
+    # (Imported here: the module's head belongs to its keyword tables.)
+    from intents.reimbursement import extra_cover_reply
+
+    extra = extra_cover_reply(turn)
+    if extra is not None:
+        return extra
     s = turn.slots
     if _new_enrolment(turn.text):
         return _new_enrolment_reply(turn)
@@ -178,6 +185,10 @@ async def handle(turn: Turn) -> Reply:
             answer[at:at] = _resume_parts(result, s.date, _rough_day(turn))
     else:
         shown = f"超过{said}" if months != said else said
+        if max(result.waiting_months) == 0 and not result.waiting_days:
+            # No wait: the summary already says "补上后次月恢复", and a payment day would only
+            # give "the month after" again.
+            keys = [k for k in keys if k not in (K.BACK_PAY_MOST_PLACES, K.PAYMENT_DATE_NEEDED)]
         answer = [Part(_SUMMARY[result.bucket], {"place": s.city or "", "months": shown})]
         answer += _resume_parts(result, s.date, _rough_day(turn))
         answer += [explain(k, common) for k in keys]
@@ -705,6 +716,18 @@ INTENT = Intent(
         "全自费": 2.0,
         "停了": 2.0,
         "算断缴": 3.5,
+        # "这个月还没交 会断吗": whether a missed month makes a lapse.
+        "会断": 3.0,
+        "会不会断": 3.5,
+        "就断了": 2.5,
+        "算断": 3.0,
+        # "断了2个月 还能接着交吗": paying on after a lapse, not paying the arrears.
+        "断+接着交": 3.0,
+        "断+接着缴": 3.0,
+        "断+继续交": 3.0,
+        "断+继续缴": 3.0,
+        "停+接着交": 3.0,
+        "停+继续交": 3.0,
         "算不算断": 3.5,
         "断+买房": 2.5,
         "断+落户": 2.5,

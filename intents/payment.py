@@ -151,12 +151,23 @@ def _resident_when(
     label = "缴费截止"
     estimate = is_estimate(deadline)
     status = resident_payment_status(turn.today, city=policy, province=province)
+    planned = _planned_day(turn) if in_time else None
     if (
         in_time
         and status.phase is ResidentPhase.OPEN
         and deadline.kind is DeadlineKind.COLLECTION_END
     ):
-        answer = [Part("payment/resident_in_time", when)]
+        if planned is not None and planned > deadline.due:
+            # "1月3号交来得及吗" on 12-28: that day is past the deadline; never "来得及".
+            late_fields = {**when, "planned": fmt_date(planned)}
+            answer = [Part("payment/resident_too_late", late_fields)]
+            late = resident_late_payment(turn.today, city=policy)
+            if late.waiting_months is not None or late.example_window:
+                answer.append(_missed_window(late))
+        elif planned is not None and planned > turn.today:
+            answer = [Part("payment/resident_in_time_on", {**when, "planned": fmt_date(planned)})]
+        else:
+            answer = [Part("payment/resident_in_time", when)]
     extra: list[Figure] = []
     if status.phase is ResidentPhase.CLOSED:
         # No period runs today: say first that the last one has closed, and what is left.
@@ -212,6 +223,15 @@ def _resident_when(
         ]
         estimate = estimate or is_estimate(period)
     return answer, figures, estimate
+
+
+def _planned_day(turn: Turn) -> date | None:
+    """The day the user means to pay on ("明天交", "1月3号交", "下个月交"), if one is said."""
+    exact = [d for d in turn.entities.dates if d >= turn.today]
+    if exact:
+        return exact[0]
+    rough = [r.day for r in turn.entities.approx_dates if r.day >= turn.today]
+    return rough[0] if rough else None
 
 
 def _missed_window(late: ResidentLatePayment) -> Part:
@@ -280,6 +300,13 @@ def _flexible_fee(
 
 async def handle(turn: Turn) -> Reply:
     """The user's case (newborn, student, resident, flexible, employee), then where to pay."""
+    # 大病保险 / 补充医疗保险 are not this scheme's payments or lapses: say what they are.
+    # (Imported here: the module's head belongs to its keyword tables.)
+    from intents.reimbursement import extra_cover_reply
+
+    extra = extra_cover_reply(turn)
+    if extra is not None:
+        return extra
     city = turn.slots.city
     policy = turn.ctx.city(city)
     # The province's figures stand in where the city has none (city → province → national).

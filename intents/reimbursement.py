@@ -16,6 +16,7 @@ from bot.policy import (
     is_estimate,
     reimbursement_cap,
 )
+from bot.policy import national as nat
 from intents import stay as staying
 from intents.base import Intent
 from intents.figures import figure
@@ -252,6 +253,60 @@ def _cap_parts(
     return parts, figures
 
 
+# 大病保险 rides on basic insurance; 补充医疗 (employer's or commercial) is a scheme of its own.
+_CRITICAL = re.compile(r"大病保险|大病医保|大病补充|城乡居民大病|大病险")
+_SUPPLEMENT = re.compile(
+    r"补充医疗|补充保险|补充医保|企业补充|商业(?:医疗)?(?:保险|险)|惠民保|百万医疗"
+)
+
+
+def _extra_cover(text: str) -> str | None:
+    """ "critical" for 大病保险 (also "大病补充保险"), "supplement" for 补充医疗/商业保险."""
+    if _CRITICAL.search(text):
+        return "critical"
+    if _SUPPLEMENT.search(text):
+        return "supplement"
+    return None
+
+
+def _extra_cover_reply(kind: str, text: str, fields: dict[str, object]) -> Reply:
+    """What 大病保险 or 补充医疗保险 is and how it pays: not the basic scheme's claim rules."""
+    check = (Part("reimbursement/check", fields),)
+    if kind == "supplement":
+        return Reply(
+            answer=(Part("reimbursement/supplement"),),
+            steps=(Part("reimbursement/steps_supplement"),),
+            check=check,
+        )
+    cap = nat.CRITICAL_ILLNESS_CAP_EXAMPLE
+    answer = [Part("reimbursement/critical_illness")]
+    if "补充" in text or _SUPPLEMENT.search(text):
+        answer.append(Part("reimbursement/critical_not_supplement"))
+    critical = figure(
+        "cap_critical",
+        _render("label_critical", {}),
+        _wan(cap.value, True),
+        _Basis(_render("basis_critical", {}), (cap.provenance,)),
+    )
+    return Reply(
+        answer=tuple(answer),
+        figures=(critical,),
+        steps=(Part("reimbursement/steps_direct"),),
+        check=check,
+        estimate=True,
+    )
+
+
+def extra_cover_reply(turn: Turn) -> Reply | None:
+    """For other handlers ("大病保险怎么交", "补充医疗断了有影响吗"): the answer about 大病保险
+    or 补充医疗保险 when the message is about one, else None."""
+    kind = _extra_cover(turn.text)
+    if kind is None:
+        return None
+    place = turn.slots.city or "当地"
+    return _extra_cover_reply(kind, turn.text, {"city": place, "place": place})
+
+
 def _insured_elsewhere(turn: Turn) -> tuple[str, str] | None:
     """(insured city, city lived in) when the conversation says the user is insured in one
     city and lives in another ("退休了跟儿子去深圳住，老家是哈尔滨的"): treatment there is
@@ -262,8 +317,19 @@ def _insured_elsewhere(turn: Turn) -> tuple[str, str] | None:
     s = turn.slots
     if s.origin and s.destination and s.origin != s.destination and s.city == s.destination:
         return s.origin, s.destination
+    if (
+        s.origin
+        and s.destination
+        and s.origin != s.destination
+        and s.city in (s.origin, None)
+        and _has(turn.text, _REMOTE_WORDS)
+    ):
+        # "要备案吗" after "我是长沙的医保 在广州住院": the places the conversation knows.
+        return s.origin, s.destination
     return None
 
+
+_ASKS_FILING = re.compile(r"(?:要|需要|用|得|要不要|用不用|需不需要)(?:先)?(?:办)?备案")
 
 _FILING = {
     "posted": "类型选“异地工作”",
@@ -271,12 +337,29 @@ _FILING = {
     "working": "在外地打工、工作的选“异地长期居住”或“异地工作”",
     "living": "选“异地长期居住”",
     "treated": "临时去看病的选“临时外出就医”",
+    "any": "临时去看病选“临时外出就医”，长住、工作选“异地长期居住”或“异地工作”",
 }
 
 
 def _remote_part(turn: Turn, away: tuple[str, str]) -> Part:
     """Remote treatment in the user's own places: where to file, who settles, whose rules."""
     stay = staying.read(turn.text)
+    s = turn.slots
+    if (stay is None or stay.insured is None or stay.there is None) and (
+        (s.origin, s.destination) == away and s.origin_province and s.destination_province
+    ):
+        # A follow-up without the places: those of the conversation, the kind unknown.
+        cross = s.origin_province != s.destination_province
+        return Part(
+            "reimbursement/remote_insured",
+            {
+                "insured": away[0],
+                "there": away[1],
+                "scope": "跨省" if cross else "",
+                "province": f"（{s.origin_province}）" if cross else "",
+                "filing": _FILING["any"],
+            },
+        )
     if stay is None or stay.insured is None or stay.there is None:
         return Part("reimbursement/insured_elsewhere", {"insured": away[0], "living": away[1]})
     fields = {
@@ -310,6 +393,11 @@ async def handle(turn: Turn) -> Reply:
     monthly = _has(text, _MONTHLY_WORDS)  # "每个月有上限吗": the answer is the rule, not a cap
     cap = _has(text, _CAP_WORDS) and not monthly
     specific = cap or ratio or timing or manual or remote or ecard
+    extra = _extra_cover(text)
+    if extra == "supplement" or (extra == "critical" and not cap):
+        # "补充医疗保险怎么报", "大病保险是啥": not the basic scheme's claim rules. (The cap
+        # with 大病保险 included, "大病医保封顶线多少", is the caps answer below.)
+        return _extra_cover_reply(extra, text, fields)
     if not specific and "city" in turn.asked:
         # A bare "北京" answers the city question, which was only asked about the cap.
         cap = specific = True
@@ -327,6 +415,8 @@ async def handle(turn: Turn) -> Reply:
     if away is not None:
         # Remote treatment: filing it first decides whether the bill is settled directly.
         answer.insert(0, _remote_part(turn, away))
+        if _ASKS_FILING.search(text):
+            answer.insert(0, Part("reimbursement/filing_needed"))
         steps.append(Part("reimbursement/steps_remote", fields))
         remote = False  # said above, in the user's own places
         specific = True

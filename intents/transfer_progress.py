@@ -196,7 +196,7 @@ async def handle(turn: Turn) -> Reply:
         stage = transfer_stage(timeline, turn.today)
         to_bank = origin is not None and origin.balance_to_bank_working_days is not None
         if moves:
-            answer, steps = _standing(timeline, stage, fields, to_bank=to_bank)
+            answer, steps = _standing(timeline, stage, fields, today=turn.today, to_bank=to_bank)
         else:
             answer, steps = _standing_no_balance(timeline, turn.today, fields)
         return Reply(
@@ -262,13 +262,21 @@ def _standing_no_balance(
     """Where an application stands when no balance moves (广东省内): only the relationship."""
     if today <= timeline.process_done_by:
         return [
-            Part("transfer_progress/standing_in_time", fields),
+            _in_time(timeline, today, fields),
             Part("transfer_progress/standing_no_balance", fields),
         ], (Part("transfer_progress/todo_wait", fields),)
     return [
         Part("transfer_progress/standing_process_past", fields),
         Part("transfer_progress/standing_no_balance_past", fields),
     ], (Part("transfer_progress/todo_now_no_balance", fields),)
+
+
+def _in_time(timeline: TransferTimeline, today: date, fields: dict[str, object]) -> Part:
+    """Inside the whole-process limit; once the origin's own limit has passed, say so rather
+    than "正常办理期内" (a limit already passed is never "in time")."""
+    if today > timeline.origin_done_by:
+        return Part("transfer_progress/standing_origin_past", fields)
+    return Part("transfer_progress/standing_in_time", fields)
 
 
 def _assumed(turn: Turn, applied: date) -> tuple[Part, ...]:
@@ -311,9 +319,10 @@ def _resident(
     steps: tuple[Part, ...] = ()
     if applied < turn.today:
         late = turn.today > timeline.process_done_by
-        answer.append(
-            Part(f"transfer_progress/resident_{'overdue' if late else 'in_time'}", fields)
-        )
+        key = "overdue" if late else "in_time"
+        if not late and turn.today > timeline.origin_done_by:
+            key = "origin_past"
+        answer.append(Part(f"transfer_progress/resident_{key}", fields))
         steps = (Part("transfer_progress/resident_todo", fields),) if late else ()
     else:
         limits = "resident_limits_intra" if intra else "resident_limits"
@@ -346,12 +355,14 @@ def _standing(
     stage: TransferStage,
     fields: dict[str, object],
     *,
+    today: date,
     to_bank: bool,
 ) -> tuple[list[Part], tuple[Part, ...]]:
     """Where an application made some time ago stands, and what to do about it now."""
+
     city = timeline.city_balance
     if stage is TransferStage.PROCESSING:
-        answer = [Part("transfer_progress/standing_in_time", fields)]
+        answer = [_in_time(timeline, today, fields)]
         if timeline.balance_step.is_range:
             answer.append(Part("transfer_progress/standing_balance_range", fields))
         else:
@@ -456,6 +467,11 @@ INTENT = Intent(
         "慢": 1.5,
         "国庆": 1.5,
         "春节": 1.5,
+        # "是不是过年耽误了": a holiday holding the transfer up.
+        "过年": 1.5,
+        "放假": 1.5,
+        "耽误": 2.0,
+        "耽搁": 2.0,
         "转+多少时间": 4.0,
         "时限": 2.5,
         "办好": 1.5,

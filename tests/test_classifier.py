@@ -207,3 +207,44 @@ def test_gibberish_is_out_of_scope_with_low_topic_confidence(nlu: NLU) -> None:
 def test_hostile_text_never_raises(nlu: NLU, text: str) -> None:
     u = nlu.understand(text)
     assert u.intent in BY_ID
+
+
+# -- qa5: acknowledgements, paying on after a lapse, "will it lapse", delays, Cantonese -------
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        # An acknowledgement alone is a social turn, not a question out of scope.
+        ("嗯嗯", "greeting"),
+        ("收到", "greeting"),
+        ("ok", "greeting"),
+        ("好嘞", "greeting"),
+        ("懂了", "greeting"),
+        # ... but "收到" in a question about money arriving is no acknowledgement.
+        ("余额还没收到", "transfer_progress"),
+        # Paying on after a lapse is what the lapse leaves, not its arrears.
+        ("医保停了半年 还能继续交吗", "lapse_effects"),
+        ("断交三个月了以后还可以接着缴吗", "lapse_effects"),
+        ("灵活就业断了3个月 现在还能接着交吗", "lapse_effects"),
+        ("自由职业医保断了几个月 还可以接着交不", "lapse_effects"),
+        ("医保断了两个月还能补交吗", "back_payment"),
+        ("我妈62了 医保只交了8年 还能继续交吗", "contribution_years"),
+        # Whether a missed month makes a lapse.
+        ("居民医保今年没交会不会断", "lapse_effects"),
+        ("单位这个月没给交 算断吗", "lapse_effects"),
+        ("灵活就业这个月忘交了 会断吗", "lapse_effects"),
+        # A holiday holding a transfer up.
+        ("会不会是国庆放假耽搁了", "transfer_progress"),
+        # 怎样补 / 如何补 (and Cantonese 点样补, normalised to 怎样补) ask how to pay arrears.
+        ("社保断了点样补", "back_payment"),
+        ("医保断咗怎样补", "back_payment"),
+        ("医保断了如何补", "back_payment"),
+        ("医保卡怎么补办", "reimbursement"),
+        # A reminder's day changed, with the reminder named.
+        ("把缴费提醒改到15号", "remind_subscribe"),
+        ("提醒时间改成每月10号", "remind_subscribe"),
+    ],
+)
+def test_qa5_kinds_of_message(nlu: NLU, text: str, intent: str) -> None:
+    assert nlu.understand(text).intent == intent

@@ -176,3 +176,44 @@ async def test_a_province_refining_its_city_is_no_end_of_the_move(
     answer = await bot.respond("u", text, today=date(2026, 11, 25))
     assert f"{origin}转到{destination}" in answer.text or origin in answer.text
     assert "省转到" not in answer.text
+
+
+# --- qa5: follow-ups that stay with the last topic; acknowledgements ------------------------
+
+
+@pytest.mark.parametrize(
+    ("first", "follow_up", "topic"),
+    [
+        # Pricing the years short with a base is the years' question (a number is one detail).
+        ("退休了医保年限不够", "一次补齐要多少钱 按基数6000算", "contribution_years"),
+        ("医保交了10年 退休够吗", "补齐差的年数要多少钱 基数5000", "contribution_years"),
+        # Paying on after a lapse answer is the lapse's own question.
+        ("医保断缴3个月了", "还能继续交吗", "lapse_effects"),
+        ("灵活就业医保停了两个月有啥影响", "以后还能接着交吗", "lapse_effects"),
+        # A delay after a transfer's progress is its progress.
+        ("转移申请了十天了还没好", "会不会是国庆耽搁了", "transfer_progress"),
+        ("从上海转到杭州三周了还没到账", "是不是过年耽误了", "transfer_progress"),
+    ],
+)
+async def test_qa5_a_follow_up_stays_with_the_last_topic(
+    bot: Pipeline, first: str, follow_up: str, topic: str
+) -> None:
+    await say(bot, first)
+    assert (await bot.respond("u", follow_up, today=TODAY)).intent == topic
+
+
+async def test_qa5_years_after_a_lapse_still_change_the_topic(bot: Pipeline) -> None:
+    await say(bot, "医保断缴3个月了")
+    answer = await bot.respond("u", "那要交多少年才能终身享受", today=TODAY)
+    assert answer.intent == "contribution_years"
+
+
+@pytest.mark.parametrize("text", ["嗯嗯", "收到", "ok", "好的", "明白了", "👌"])
+async def test_qa5_an_acknowledgement_gets_a_short_friendly_word(bot: Pipeline, text: str) -> None:
+    answer = await bot.respond("u", text, today=TODAY)
+    assert answer.intent == "greeting"
+    assert answer.text.startswith("好的") and "抱歉" not in answer.text and len(answer.text) < 30
+
+
+async def test_qa5_thanks_still_get_you_are_welcome(bot: Pipeline) -> None:
+    assert (await say(bot, "谢谢")).startswith("不客气")

@@ -76,8 +76,12 @@ async def test_elapsed_application_is_counted_from_its_day(
     figures = {f["name"]: f for f in answer.figures}
     assert figures["process_done_by"]["value"] == fmt_date(timeline.process_done_by)
     assert applied.isoformat() in figures["balance_by"]["basis"]
-    if timeline.process_done_by >= TODAY:
+    if timeline.origin_done_by >= TODAY:
         assert "还在正常办理期内" in head and "已经过了" not in head
+    elif timeline.process_done_by >= TODAY:
+        # The origin's limit is past, the whole process's not yet: never "正常办理期内".
+        first = head.splitlines()[0]
+        assert "正常办理期内" not in head and "已经过了" in first and "还没到" in first
     else:
         # Plainly: the processing limit is past; the 30-working-day limit falls on a day that
         # is either ahead (still in time) or passed (overdue: the user must chase it).

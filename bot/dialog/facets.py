@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from bot.nlu.classifier import shape
 from bot.nlu.understand import Understanding
 
 # last topic → the topics whose questions, asked as a short follow-up, are facets of it.
@@ -22,6 +23,8 @@ FACETS: Mapping[str, frozenset[str]] = {
     "reimbursement": frozenset({"transfer_progress", "balance"}),
     # "能一次性补吗", "要多少钱": paying the years that are short.
     "contribution_years": frozenset({"back_payment", "payment"}),
+    # "以后还能继续交吗": paying on after the lapse, not the years needed at retirement.
+    "lapse_effects": frozenset({"contribution_years"}),
     # "基数5000的话一个月多少": the contribution at another base.
     "payment": frozenset({"back_payment"}),
     # "余额会不会丢", "余额呢": what becomes of the balance on the move.
@@ -30,7 +33,8 @@ FACETS: Mapping[str, frozenset[str]] = {
     # "要多久到账": when a withdrawal is paid out.
     "withdraw": frozenset({"transfer_progress"}),
 }
-# A follow-up this long or longer, or naming a place, is a question of its own.
+# A follow-up this long or longer, or naming a place, is a question of its own. A number counts
+# as one character: "按基数6000算" gives one detail, however many digits it has.
 FOLLOW_UP_CHARS = 14
 # Read with the last question, the last topic scores at least this share of the best one.
 _STILL_EXPLAINS = 0.75
@@ -38,7 +42,7 @@ _STILL_EXPLAINS = 0.75
 
 def is_short_follow_up(u: Understanding) -> bool:
     """A message short enough to lean on the last question, and naming no place of its own."""
-    return len(u.text) < FOLLOW_UP_CHARS and not u.places.mentions
+    return len(shape(u.text)) < FOLLOW_UP_CHARS and not u.places.mentions
 
 
 def facet_of(last: str | None, intent: str, together: Understanding) -> bool:
