@@ -217,3 +217,22 @@ async def test_qa5_an_acknowledgement_gets_a_short_friendly_word(bot: Pipeline, 
 
 async def test_qa5_thanks_still_get_you_are_welcome(bot: Pipeline) -> None:
     assert (await say(bot, "谢谢")).startswith("不客气")
+
+
+# --- qa5 #3: a number wrapped as a follow-up ("那8000呢") is the same detail as a bare one -----
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "expected"),
+    [
+        ("我月工资6000 每月个账打多少", "那8000呢", "按缴费基数8000元算"),
+        ("深圳断缴4个月要补多少", "如果是6个月的话", "深圳市断缴6个月"),
+        ("深圳断缴4个月要补多少", "那5个月呢", "深圳市断缴5个月"),
+    ],
+)
+async def test_a_number_in_a_follow_up_replaces_the_last_one(
+    bot: Pipeline, first: str, then: str, expected: str
+) -> None:
+    await bot.respond("n", first, today=date(2026, 11, 25))
+    answer = await bot.respond("n", then, today=date(2026, 11, 25))
+    assert answer.text.startswith(expected), answer.text[:80]

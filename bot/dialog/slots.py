@@ -99,10 +99,17 @@ PLAUSIBLE: dict[str, tuple[Decimal, Decimal]] = {
 }
 
 
+# What a follow-up wraps around a number: "那8000呢", "如果是5个月的话", "要是按6000".
+_FOLLOW_UP_WRAPPER = re.compile(
+    r"^(那么?|那要是|那如果是?|如果是?|要是|假如)?(按|换成)?|(呢|的话|的话呢)$"
+)
+
+
 def _bare_value(text: str, e: Entities) -> tuple[Decimal, str] | None:
     """The number and unit of a message that is nothing but a number ("6000", "5个月",
-    "6千"); None for anything with words around it, which the entity parser reads."""
-    stripped = text.strip(" .!?")
+    "6千"), also as a follow-up ("那8000呢", "如果是5个月的话"); None for anything with
+    other words around it, which the entity parser reads."""
+    stripped = _FOLLOW_UP_WRAPPER.sub("", text.strip(" .!?")).strip(" .!?")
     match = _BARE_NUMBER.fullmatch(stripped)
     if match is not None:
         return Decimal(match.group(1)), match.group(2) or ""
