@@ -27,7 +27,14 @@ from bot.dialog.compact import (
     render_compact,
 )
 from bot.dialog.context import Context
-from bot.dialog.facets import FACETS, facet_of, is_short_follow_up
+from bot.dialog.facets import (
+    FACETS,
+    asks_by_channel,
+    facet_answer,
+    facet_of,
+    facet_wording,
+    is_short_follow_up,
+)
 from bot.dialog.questions import (
     QUESTION_END,
     QUESTION_WORDS,
@@ -155,6 +162,11 @@ class Dialog:
             text = state.choices[str(entities.number_choice)]
             norm = normalize(text)
             entities = self._extract(norm, today)
+        about_yibao = _asked_about_yibao(state.other_insurance_text, norm)
+        if about_yibao is not None:
+            # "那医保呢" after "养老保险每月能领多少": that question, about 医保.
+            text, norm = about_yibao, normalize(about_yibao)
+            entities = self._extract(norm, today)
         understanding = self._understand(text)
         understanding, guessed = self._read_as_city(state, understanding)
         intent, slots, leans_on = self._decide(state, understanding, entities)
@@ -176,6 +188,10 @@ class Dialog:
         if leans_on == "last":
             context = state.last_text
         own_norm = norm
+        wording = facet_wording(state.last_intent, understanding.intent, intent)
+        if leans_on and wording is not None:
+            # "要多久到账" after a back payment: when it counts, asked in the lapse's own words.
+            norm, context = wording, ""
         if context and context != norm:
             # "福州" alone says nothing about what was asked, nor "那北京呢" about what of
             # Beijing: read it with the question it completes (its places win in the slots).
@@ -311,9 +327,16 @@ class Dialog:
             # question, not a new one; its date and facet stay.
             merged = merge(remembered, own, keep_situation=True)
             return state.last_intent, other_end_kept(remembered, own, merged), "last"
-        if self._asks_facet_of_last(state, u):
-            # "要多久到账" after a manual claim: when the claim is paid, not a transfer's progress.
-            intent = state.last_intent or u.intent
+        if state.last_intent and state.last_intent not in _PASSING and asks_by_channel(u):
+            # "支付宝行不行" after "补缴可以在网上补吗": paying it that way, not a withdrawal.
+            intent = state.last_intent
+            leans_on = "pending" if intent == state.pending_intent else "last"
+            merged = merge(remembered, own, keep_situation=True)
+            return intent, other_end_kept(remembered, own, merged), leans_on
+        if state.last_intent and self._asks_facet_of_last(state, u):
+            # "要多久到账" after a manual claim: when the claim is paid, not a transfer's progress;
+            # after a back payment: when it counts (its family's own timing).
+            intent = facet_answer(state.last_intent, u.intent)
             leans_on = "pending" if intent == state.pending_intent else "last"
             merged = merge(remembered, own, keep_situation=True)
             return intent, other_end_kept(remembered, own, merged), leans_on
@@ -344,7 +367,8 @@ class Dialog:
                 facet = self._understand(words) if words != u.text else u
                 intent = _family_facet(facet, own, state.last_intent) or intent
                 if facet_of(state.last_intent, intent, again):
-                    intent = state.last_intent  # "要多少钱" after the years short: paying them
+                    # "要多少钱" after the years short: paying them
+                    intent = facet_answer(state.last_intent, intent)
             if keep and bare is not None:
                 # "6000" after a lapse answer is a base: the sibling that counts with it.
                 intent = slot_user(bare, intent)
@@ -501,6 +525,11 @@ class Dialog:
     ) -> None:
         state.followups = followups
         state.choices = dict(reply.choices)
+        if turn.intent == "out_of_scope":
+            other = _OTHER_INSURANCE.search(turn.text)
+            state.other_insurance_text = turn.text[:200] if other else ""
+        elif turn.intent not in _PASSING:
+            state.other_insurance_text = ""
         if turn.intent in _PASSING and not reply.ask:
             # "谢谢", "你好", a question about the weather: the conversation's topic, its
             # details and any pending question stay for the next message ("那上海呢").
@@ -745,6 +774,30 @@ def _changes_topic(u: Understanding) -> bool:
     social = top.intent in BY_ID and BY_ID[top.intent].social
     needed = _EXPLICIT_REQUEST if social else _NEW_TOPIC_EVIDENCE
     return top.keyword >= needed
+
+
+# Insurances other than 医保 that a question out of scope may be about ("养老保险每月能领多少").
+_OTHER_INSURANCE = re.compile(
+    r"养老保险|养老金|养老|失业保险|失业金|工伤保险|工伤|公积金|商业保险|商业险|商保|社保"
+)
+# A follow-up naming 医保 and nothing else: "那医保呢", "医保的话呢", "换成居民医保呢".
+_YIBAO_ONLY = re.compile(
+    r"^(那|那么|那如果是|如果是|要是|换成|那换成)?"
+    r"((职工|居民|城乡居民|城镇职工)?医保|(基本)?医疗保险)"
+    r"(的话)?(呢|怎么样|咋样|又怎么样|怎么算|呐)?$"
+)
+
+
+def _asked_about_yibao(other: str, text: str) -> str | None:
+    """The last question, out of scope about another insurance, asked about 医保 instead, when
+    the message only names 医保 ("那医保呢"); None otherwise."""
+    if not other or not _YIBAO_ONLY.match(text.strip(" ,.!?。，！？")):
+        return None
+    said = text.strip(" ,.!?。，！？")
+    said = re.sub(r"^(那|那么|那如果是|如果是|要是|换成|那换成)", "", said)
+    said = re.sub(r"(的话)?(呢|怎么样|咋样|又怎么样|怎么算|呐)?$", "", said)
+    asked = _OTHER_INSURANCE.sub(said, other, count=1)
+    return asked if asked != other else None
 
 
 def _is_elliptic(u: Understanding) -> bool:

@@ -25,6 +25,7 @@ class ConversationState:
     last_text: str = ""  # the last question (normalised), read with "那北京呢" after it
     applied_text: str = ""  # the transfer's message saying when it was applied for
     last_lines: list[str] = field(default_factory=list)  # keys of the last answer's lines
+    other_insurance_text: str = ""  # the last question, out of scope, about another insurance
 
     @classmethod
     def from_json(cls, data: Any) -> ConversationState:
@@ -51,6 +52,7 @@ class ConversationState:
             "last_text": self.last_text,
             "applied_text": self.applied_text,
             "last_lines": self.last_lines,
+            "other_insurance_text": self.other_insurance_text,
         }
 
 
