@@ -75,6 +75,12 @@ def _cause(turn: Turn) -> LapseCause:
     return LapseCause.UNKNOWN
 
 
+# "补上能连续吗", "补了算不算断": whether paying back restores continuity.
+_CONTINUITY = re.compile(r"连续|连上|接上|续上|连起来|接起来|算(?:不算)?(?:中断|断)|不算断")
+# Beyond this many months a personal back payment is often no longer allowed.
+_USUAL_BACK_MONTHS = 3
+
+
 async def handle(turn: Turn) -> Reply:
     """Whether and how to pay back; the amount and the late fee when they can be computed."""
     s = turn.slots
@@ -104,6 +110,9 @@ async def handle(turn: Turn) -> Reply:
     remember: dict[str, object] = {}
     estimate = False
     ask: str | None = None
+    continuity = bool(_CONTINUITY.search(turn.text))
+    # A long gap may be beyond what can be paid back: its amount is only "if allowed".
+    long_gap = s.months is not None and s.months > _USUAL_BACK_MONTHS
     if asks_amount and s.months is None:
         # Asked once already: not again, but the formula says what the amount needs.
         answer.append(Part("back_payment/formula"))
@@ -115,15 +124,27 @@ async def handle(turn: Turn) -> Reply:
                 ask = "base"
             # Asking for the base below: the formula alone, without a second invitation.
             key = "amount_formula" if ask else "amount_need_base"
+            if continuity and long_gap and not ask:
+                key = "amount_if_allowed"
             answer.append(Part(f"back_payment/{key}", fields))
         else:
-            answer.append(Part("back_payment/amount", {**fields, "amount": result.amount.display}))
+            key = "amount_if_allowed_value" if continuity and long_gap else "amount"
+            answer.append(Part(f"back_payment/{key}", {**fields, "amount": result.amount.display}))
             figures.append(
                 figure("back_payment_amount", "补缴金额", result.amount.display, result)
             )
         estimate = any(p.kind == "national" for p in result.provenance)
     # "能补吗" is answered by whether and how; "多少钱" by the amount.
-    answer.insert(len(answer) if asks_amount else 0, Part("back_payment/general"))
+    if continuity:
+        # "补上能连续吗": yes or when not, first; "能补" alone would not answer it.
+        lead = (
+            Part("back_payment/continuity_long", {"months": s.months})
+            if long_gap
+            else Part("back_payment/continuity")
+        )
+        answer.insert(0, lead)
+    else:
+        answer.insert(len(answer) if asks_amount else 0, Part("back_payment/general"))
     if "年限" in turn.text or s.years is not None:
         answer.append(Part("back_payment/years_short"))
     if ask == "base":

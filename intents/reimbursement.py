@@ -329,6 +329,19 @@ def _insured_elsewhere(turn: Turn) -> tuple[str, str] | None:
     return None
 
 
+# "备案完要多久生效", "备案几天能用": when the filing takes effect, not when a claim is paid.
+_FILING_EFFECT = re.compile(
+    r"备案.{0,8}(?:生效|多久|几天|多长时间|什么时候|啥时候|能用|可以用|管用|办好|批下来)"
+    r"|(?:生效|多久|几天|多长时间|什么时候|啥时候).{0,6}备案"
+)
+_CLAIM_TIMING = ("到账", "报销", "打到", "回款", "钱")
+
+
+def _asks_filing_effect(text: str) -> bool:
+    """Whether the message asks when a remote-treatment filing takes effect."""
+    return bool(_FILING_EFFECT.search(text)) and not _has(text, _CLAIM_TIMING)
+
+
 _ASKS_FILING = re.compile(r"(?:要|需要|用|得|要不要|用不用|需不需要)(?:先)?(?:办)?备案")
 
 _FILING = {
@@ -385,14 +398,15 @@ async def handle(turn: Turn) -> Reply:
     policy = turn.ctx.city(city)
     fields: dict[str, object] = {"city": city or "当地", "place": city or "当地"}
     ratio = _has(text, _RATIO_WORDS)
-    timing = _has(text, _TIMING_WORDS)
+    filing_effect = _asks_filing_effect(text)
+    timing = _has(text, _TIMING_WORDS) and not filing_effect
     manual = _has(text, _MANUAL_WORDS)
     remote = _has(text, _REMOTE_WORDS)
     no_card = bool(_NO_CARD.search(text))
     ecard = _has(text, _ECARD_WORDS) or no_card
     monthly = _has(text, _MONTHLY_WORDS)  # "每个月有上限吗": the answer is the rule, not a cap
     cap = _has(text, _CAP_WORDS) and not monthly
-    specific = cap or ratio or timing or manual or remote or ecard
+    specific = cap or ratio or timing or manual or remote or ecard or filing_effect
     extra = _extra_cover(text)
     if extra == "supplement" or (extra == "critical" and not cap):
         # "补充医疗保险怎么报", "大病保险是啥": not the basic scheme's claim rules. (The cap
@@ -434,6 +448,12 @@ async def handle(turn: Turn) -> Reply:
         rule = [Part("reimbursement/how_it_works"), Part("reimbursement/ratio", fields)]
         # Asked about the ratio itself: that answer leads, the arithmetic follows.
         answer += rule[::-1] if ratio and not cap else rule
+    if filing_effect:
+        # "备案完要多久生效": when the filing works leads; claim payout times are not asked.
+        answer.insert(0, Part("reimbursement/filing_effective"))
+        if remote and away is None:
+            steps.append(Part("reimbursement/steps_remote", fields))
+        remote = False
     if timing:
         answer.append(Part("reimbursement/timing"))
     if manual:

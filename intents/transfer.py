@@ -78,6 +78,10 @@ def _refined(
     city = staying.same_named_city(wide.province)
     if city is not None and city not in (origin, destination):
         return (city, destination) if wide_origin else (origin, city)
+    if city is not None:
+        # "吉林转到吉林市": the province's namesake city is already the other end, so the
+        # province end is elsewhere in that province: a move inside one province.
+        return (Place(None, wide.province), destination) if wide_origin else (origin, wide)
     return (None, destination) if wide_origin else (origin, None)
 
 
@@ -123,7 +127,15 @@ async def handle(turn: Turn) -> Reply:
         return _stay_reply(turn, stay)
     reply = _move_reply(turn)
     lead = _application_leads(turn)
-    return dataclasses.replace(reply, answer=(*lead, *reply.answer)) if lead else reply
+    if not lead:
+        return reply
+    # The general "医保可以转" is not the question when the user asks why it failed.
+    rest = tuple(p for p in reply.answer if p.key != "transfer/general" or not _failed(lead))
+    return dataclasses.replace(reply, answer=(*lead, *rest))
+
+
+def _failed(lead: list[Part]) -> bool:
+    return any(p.key == "transfer/failed" for p in lead)
 
 
 # Questions about the application itself, each answered before the general rule.
@@ -138,12 +150,29 @@ _WRONG_INFO = (
     "审核不通过",
     "没通过",
 )
+# "医保转移失败了咋回事": why a transfer fails and what to do, before the general rule.
+_FAILED = (
+    "失败",
+    "转不了",
+    "转不过去",
+    "转不成",
+    "办不了",
+    "办不成",
+    "不成功",
+    "没成功",
+    "不予受理",
+    "被拒",
+    "拒绝",
+    "卡住了",
+)
 _CONSENT = ("单位同意", "公司同意", "单位批准", "公司批准", "单位签字", "单位盖章", "单位允许")
 
 
 def _application_leads(turn: Turn) -> list[Part]:
     lead: list[Part] = []
-    if any(w in turn.text for w in _WRONG_INFO):
+    if any(w in turn.text for w in _FAILED):
+        lead.append(Part("transfer/failed"))
+    elif any(w in turn.text for w in _WRONG_INFO):
         lead.append(Part("transfer/wrong_info"))
     if any(w in turn.text for w in _CONSENT):
         lead.append(Part("transfer/no_employer_consent"))

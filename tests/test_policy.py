@@ -647,6 +647,7 @@ TIMELINES = [
     # (applied, origin city, origin done, process done, balance by, balance latest, fallback)
     ("2026-09-28", None, "2026-10-16", "2026-10-23", "2026-10-23", "2026-11-13", ()),
     ("2026-09-28", "南京市", "2026-10-16", "2026-10-23", "2026-11-27", "2026-11-27", ()),
+    # 郑州's 3 months are for moving the balance to the provincial pool: inside 河南 only.
     ("2026-09-28", "郑州市", "2026-10-16", "2026-10-23", "2026-12-28", "2026-12-28", ()),
     # 2027 unpublished: weekends and statutory days off (元旦 01-01; 春节 02-05..08)
     ("2026-12-24", None, "2027-01-08", "2027-01-15", "2027-01-15", "2027-02-09", (2027,)),
@@ -678,7 +679,8 @@ def test_transfer_timeline(
     fallback: tuple[int, ...],
 ) -> None:
     applied_on = date.fromisoformat(applied)
-    result = transfer_timeline(applied_on, kind=CROSS, origin=city(origin) if origin else None)
+    kind = INTRA if origin == "郑州市" else CROSS
+    result = transfer_timeline(applied_on, kind=kind, origin=city(origin) if origin else None)
     assert (result.origin_done_by, result.process_done_by) == (day(origin_done), day(process_done))
     assert (result.balance_by, result.balance_latest) == (day(balance_by), day(balance_latest))
     assert result.fallback_years == fallback and result.calendar_fallback is bool(fallback)
@@ -688,12 +690,19 @@ def test_transfer_timeline(
     assert result.follow_up_on.month != applied_on.month
 
 
+def test_zhengzhou_months_not_across_provinces() -> None:
+    result = transfer_timeline(date(2026, 9, 28), kind=CROSS, origin=city("郑州市"))
+    assert (result.balance_by, result.balance_latest) == (day("2026-10-23"), day("2026-11-13"))
+    assert not result.city_balance
+
+
 @pytest.mark.parametrize(("applied", "origin"), [(r[0], r[1]) for r in TIMELINES])
 def test_transfer_timeline_steps_carry_only_their_own_provenance(
     applied: str, origin: str | None
 ) -> None:
     applied_on = date.fromisoformat(applied)
-    result = transfer_timeline(applied_on, kind=CROSS, origin=city(origin) if origin else None)
+    kind = INTRA if origin == "郑州市" else CROSS
+    result = transfer_timeline(applied_on, kind=kind, origin=city(origin) if origin else None)
     out, whole, balance = result.origin_step, result.process_step, result.balance_step
     assert (out.first, out.last) == (result.origin_done_by, result.origin_done_by)
     assert (whole.first, whole.last) == (result.process_done_by, result.process_done_by)

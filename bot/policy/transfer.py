@@ -232,7 +232,7 @@ def transfer_timeline(
     balance_basis = f"余额约{low}–{high}个工作日到账"
     balance_step_basis = f"{start}申请起算，余额约{low}–{high}个工作日到账"
     balance_prov = [nat.BALANCE_WORKING_DAYS.provenance]
-    city_timing = _city_balance(applied_on, origin_done, origin)
+    city_timing = _city_balance(applied_on, origin_done, origin, kind)
     if city_timing:
         fast = slow = city_timing.day
         prov.append(city_timing.provenance)
@@ -297,9 +297,13 @@ class _CityBalance:
 
 
 def _city_balance(
-    applied_on: date, origin_done: WorkdayResult, city: CityPolicy | None
+    applied_on: date, origin_done: WorkdayResult, city: CityPolicy | None, kind: TransferKind
 ) -> _CityBalance | None:
-    """A city's own balance timing: 南京 counts from transfer-out, 郑州 in calendar months."""
+    """A city's own balance timing: 南京 counts from transfer-out, 郑州 in calendar months.
+
+    A timing in calendar months describes moving the balance to the provincial pool
+    ("郑州…余额转移至省医保约需3个月"): a move inside the province. A move to another
+    province follows the national timing instead."""
     if city is None:
         return None
     if city.balance_to_bank_working_days:
@@ -313,7 +317,7 @@ def _city_balance(
             (fig.provenance, out.provenance),  # counted from the national transfer-out time
             f"转出地约{out.value}个工作日办结后，再约{fig.value}个工作日",
         )
-    if city.balance_transfer_months:
+    if city.balance_transfer_months and kind is TransferKind.INTRA_PROVINCE:
         months = city.balance_transfer_months
         day = WorkdayResult(add_months(applied_on, months.value), ())
         return _CityBalance(day, months.provenance, (months.provenance,), f"约{months.value}个月")
