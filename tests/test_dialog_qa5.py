@@ -62,3 +62,13 @@ async def test_yibao_alone_without_an_other_insurance_question_is_still_unclear(
     await say(bot, "今天天气怎么样")
     answer = await bot.respond("u", "那医保呢", today=TODAY)
     assert answer.intent == "out_of_scope"
+
+
+async def test_a_how_long_question_beside_a_back_payment_gets_no_transfer_timetable(
+    bot: Pipeline,
+) -> None:
+    answer = await bot.respond(
+        "aside", "医保补交能用微信交吗 要多久到账", today=date(2026, 11, 25)
+    )
+    assert "转出地" not in answer.text and "全流程" not in answer.text
+    assert "补缴" in answer.text.split("\n")[0]

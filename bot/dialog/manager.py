@@ -459,6 +459,17 @@ class Dialog:
         replies = [await self._handle(dataclasses.replace(turn, text=q)) for q in same]
         return [r for r in replies if r.answer and not r.ask]
 
+    def _as_facet(self, main: str, question: str, u: Understanding) -> tuple[str, Understanding]:
+        """A short question of a message ("要多久到账") that is a facet of its main topic
+        (``FACETS``), reworded for the topic that answers it; other questions as they are."""
+        if u.intent not in FACETS.get(main, frozenset()) or not is_short_follow_up(u):
+            return question, u  # a question with its own places or details stands alone
+        answerer = facet_answer(main, u.intent)
+        wording = facet_wording(main, u.intent, answerer)
+        if wording is None:
+            return question, dataclasses.replace(u, intent=answerer)
+        return wording, dataclasses.replace(self._understand(wording), intent=answerer)
+
     async def _with_asides(
         self, turn: Turn, questions: list[tuple[str, Understanding]], reply: Reply
     ) -> Reply:
@@ -467,10 +478,15 @@ class Dialog:
         extra: list[Part] = []
         before: list[Part] = []  # asides asked before the main question come before it
         main_seen = False
-        for question, u in questions:
+        for question, asked in questions:
+            # "补交能用微信交吗 要多久到账": a facet of the main topic is asked in its words and
+            # answered by the topic of its family that answers it, as a follow-up would be.
+            question, u = self._as_facet(turn.intent, question, asked)
             main_seen = main_seen or u.intent in family
             other_place = u.intent == turn.intent and u.cities and u.cities[0] != turn.slots.city
-            if u.intent in _PASSING or (u.intent in family and not other_place):
+            if u is asked and (u.intent in _PASSING or (u.intent in family and not other_place)):
+                continue
+            if u.intent == turn.intent and not other_place:
                 continue
             if u.intent not in family and near_family(u, family):
                 continue  # "补了多久能报销" after a lapse: a facet of this topic, answered
