@@ -532,10 +532,6 @@ class Dialog:
             before = question
         return out
 
-    def _question_intents(self, text: str) -> list[str]:
-        """The intent of each question in a message of several."""
-        return [u.intent for _, u in self._questions(text)]
-
     def _remember(
         self, state: ConversationState, turn: Turn, reply: Reply, followups: dict[str, str]
     ) -> None:
